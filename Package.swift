@@ -1,0 +1,25 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// One core, two modes: hosted for tests, Embedded for the board binaries.
+// cross/build.sh builds the same `camera-agent` product for aarch64, armv7
+// and x86_64 in Embedded mode; everything under AgentCore must compile there.
+let package = Package(
+  name: "camera-agent",
+  products: [
+    .executable(name: "camera-agent", targets: ["camera-agent"])
+  ],
+  targets: [
+    // libc, libcurl and OpenSSL 3 behind typed static inline wrappers.
+    .systemLibrary(name: "CAgentSys", path: "Sources/CAgentSys"),
+    .target(
+      name: "AgentCore",
+      dependencies: ["CAgentSys"],
+      // Embedded mode does not autolink the module map's `link` lines.
+      linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("crypto")]
+    ),
+    // A two-line C `main` hands argv to AgentCore (Embedded Swift has no CommandLine).
+    .executableTarget(name: "camera-agent", dependencies: ["AgentCore"]),
+    .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "camera-agent"]),
+  ]
+)

@@ -1,0 +1,12 @@
+/// Process exit statuses, from sysexits(3) where one fits.
+public enum ExitCode {
+  public static let ok: Int32 = 0
+  /// A check or operation failed (selftest found a fault).
+  public static let failure: Int32 = 1
+  /// EX_USAGE: unknown subcommand or flag, missing argument.
+  public static let usage: Int32 = 64
+  /// EX_SOFTWARE: an internal error.
+  public static let software: Int32 = 70
+  /// EX_CONFIG: the configuration file is missing (when named) or invalid.
+  public static let config: Int32 = 78
+}

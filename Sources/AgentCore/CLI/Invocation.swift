@@ -1,0 +1,77 @@
+/// A parsed command line.
+public struct Invocation: Equatable {
+  public enum Command: Equatable {
+    case help
+    case version
+    case selftest(SelfTestOptions)
+  }
+
+  public var command: Command
+  public var configPath: String
+  /// True when `--config` was given: then a missing file is an error, not "use defaults".
+  public var configExplicit: Bool
+
+  public struct UsageError: Error, Equatable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+  }
+
+  /// Parses argv without the program name. Global flags (`--config`, `--help`)
+  /// may come before or after the subcommand.
+  public static func parse(_ arguments: [String]) throws(UsageError) -> Invocation {
+    var configPath = AgentConfig.defaultPath
+    var configExplicit = false
+    var commandName: String? = nil
+    var rest: [String] = []
+    var wantsHelp = false
+    var misplaced: String? = nil
+    var index = 0
+    while index < arguments.count {
+      let argument = arguments[index]
+      if argument == "--config" {
+        index += 1
+        guard index < arguments.count, !arguments[index].isEmpty else {
+          throw UsageError(message: "--config needs a value")
+        }
+        configPath = arguments[index]
+        configExplicit = true
+      } else if ASCII.hasPrefixIgnoringCase(argument, "--config=") {
+        configPath = String(decoding: Array(argument.utf8).dropFirst(9), as: UTF8.self)
+        guard !configPath.isEmpty else { throw UsageError(message: "--config needs a value") }
+        configExplicit = true
+      } else if argument == "--help" || argument == "-h" {
+        wantsHelp = true
+      } else if commandName == nil {
+        if argument.utf8.first == UInt8(ascii: "-") {
+          if misplaced == nil { misplaced = argument }
+        } else {
+          commandName = argument
+        }
+      } else {
+        rest.append(argument)
+      }
+      index += 1
+    }
+    if wantsHelp { return Invocation(command: .help, configPath: configPath, configExplicit: configExplicit) }
+    if let misplaced { throw UsageError(message: "unknown option '\(misplaced)'") }
+    guard let name = commandName else { throw UsageError(message: "no command given") }
+    let command: Command
+    switch name {
+    case "help":
+      try noArguments(name, rest)
+      command = .help
+    case "version":
+      try noArguments(name, rest)
+      command = .version
+    case "selftest":
+      command = .selftest(try SelfTestOptions.parse(rest))
+    default:
+      throw UsageError(message: "unknown command '\(name)'")
+    }
+    return Invocation(command: command, configPath: configPath, configExplicit: configExplicit)
+  }
+
+  private static func noArguments(_ command: String, _ rest: [String]) throws(UsageError) {
+    if let first = rest.first { throw UsageError(message: "\(command): unexpected argument '\(first)'") }
+  }
+}

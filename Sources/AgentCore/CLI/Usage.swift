@@ -1,0 +1,25 @@
+/// The text `--help` prints. Lists only what this build implements.
+public enum Usage {
+  public static let text = """
+    usage: camera-agent [--config PATH] <command> [options]
+
+    camera-agent keeps this camera's cloud credentials and reports its status.
+
+    commands:
+      version       print the agent version, build mode and CPU architecture
+      selftest      check AES-256-GCM, HKDF-SHA256, ECDSA P-256, SHA-256 and
+                    (with --tls-url) libcurl HTTPS on this board; one line per
+                    check, exit 0 only if every check ran and passed
+          --tls-url URL         an https:// URL to fetch
+          --ca-file PATH        CA the server must chain to (the fetch must succeed)
+          --wrong-ca-file PATH  a CA the server does not chain to (the fetch must fail)
+      help          show this text
+
+    options:
+      --config PATH   configuration file (default /etc/camera-agent/agent.conf)
+      -h, --help      show this text
+
+    exit status: 0 success, 1 a check failed, 64 usage error,
+                 70 internal error, 78 configuration error
+    """
+}

@@ -1,0 +1,71 @@
+/// The agent's settings, validated. Every key is documented in
+/// board/agent.conf.example; anything not listed there is refused.
+public struct AgentConfig: Equatable {
+  public static let defaultPath = "/etc/camera-agent/agent.conf"
+
+  /// Base URL of the authorization server (its RFC 8414 issuer).
+  public var server: String = ""
+  /// PEM CA bundle the cloud's certificate must chain to.
+  public var caFile: String = "/etc/camera-agent/ca.pem"
+  public var connectTimeoutMs: Int = 10_000
+  public var totalTimeoutMs: Int = 30_000
+  public var maxResponseBytes: Int = 64 * 1024
+  /// Development only: permits http:// URLs.
+  public var allowInsecureHTTP: Bool = false
+
+  public init() {}
+
+  public init(file: ConfigFile) throws(ConfigError) {
+    for entry in file.entries {
+      func invalid(_ reason: String) -> ConfigError {
+        .invalidValue(path: file.path, line: entry.line, key: entry.key, reason: reason)
+      }
+      switch entry.key {
+      case "server":
+        guard
+          ASCII.hasPrefixIgnoringCase(entry.value, "https://")
+            || ASCII.hasPrefixIgnoringCase(entry.value, "http://")
+        else { throw invalid("must be an https:// URL") }
+        server = entry.value
+      case "ca_file":
+        guard entry.value.utf8.first == UInt8(ascii: "/") else { throw invalid("must be an absolute path") }
+        caFile = entry.value
+      case "connect_timeout_ms":
+        connectTimeoutMs = try Self.integer(entry.value, in: 100...120_000, invalid)
+      case "total_timeout_ms":
+        totalTimeoutMs = try Self.integer(entry.value, in: 1_000...600_000, invalid)
+      case "max_response_bytes":
+        maxResponseBytes = try Self.integer(entry.value, in: 1_024...16 * 1024 * 1024, invalid)
+      case "allow_insecure_http":
+        switch entry.value {
+        case "yes", "true", "1": allowInsecureHTTP = true
+        case "no", "false", "0": allowInsecureHTTP = false
+        default: throw invalid("expected yes or no")
+        }
+      default:
+        throw .unknownKey(path: file.path, line: entry.line, key: entry.key)
+      }
+    }
+    if ASCII.hasPrefixIgnoringCase(server, "http://") && !allowInsecureHTTP {
+      throw .invalidValue(
+        path: file.path, line: 0, key: "server",
+        reason: "http:// needs allow_insecure_http = yes (development only)")
+    }
+  }
+
+  public var httpPolicy: HTTPPolicy {
+    HTTPPolicy(
+      caFile: caFile, connectTimeoutMs: connectTimeoutMs, totalTimeoutMs: totalTimeoutMs,
+      maxResponseBytes: maxResponseBytes, allowPlainHTTP: allowInsecureHTTP)
+  }
+
+  private static func integer(
+    _ text: String, in range: ClosedRange<Int>, _ invalid: (String) -> ConfigError
+  ) throws(ConfigError) -> Int {
+    guard let value = Int(text) else { throw invalid("'\(text)' is not a whole number") }
+    guard range.contains(value) else {
+      throw invalid("\(value) is outside \(range.lowerBound)...\(range.upperBound)")
+    }
+    return value
+  }
+}

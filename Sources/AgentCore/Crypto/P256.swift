@@ -1,0 +1,91 @@
+import CAgentSys
+
+/// A P-256 private key held by OpenSSL. Used for the device identity key
+/// (RFC 7523 client assertions) and the DPoP session key (RFC 9449).
+public final class P256PrivateKey {
+  fileprivate let handle: OpaquePointer
+
+  private init(handle: OpaquePointer) { self.handle = handle }
+
+  deinit { ca_pkey_free(handle) }
+
+  public static func generate() throws(CryptoError) -> P256PrivateKey {
+    guard let key = ca_p256_generate() else { throw CryptoError.fromQueue("P-256 key generation") }
+    return P256PrivateKey(handle: key)
+  }
+
+  /// Loads an RFC 5915 ECPrivateKey DER blob (as written by `derRepresentation()`).
+  public static func fromDER(_ der: SecretBytes) throws(CryptoError) -> P256PrivateKey {
+    let key = der.withUnsafeBytes { raw in
+      ca_p256_from_private_der(raw.baseAddress?.assumingMemoryBound(to: UInt8.self), raw.count)
+    }
+    guard let key else {
+      ca_err_clear()
+      throw .invalidInput("not a P-256 private key")
+    }
+    return P256PrivateKey(handle: key)
+  }
+
+  /// The private key as DER, in zeroing storage.
+  public func derRepresentation() throws(CryptoError) -> SecretBytes {
+    let buffer = SecretBytes(zeroes: 256)
+    let length = buffer.withUnsafeMutableBytes { raw in
+      ca_p256_private_der(handle, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), raw.count)
+    }
+    guard length > 0 else { throw CryptoError.fromQueue("P-256 private key export") }
+    let out = buffer.withUnsafeBytes { raw in SecretBytes(Array(raw[0..<length])) }
+    return out
+  }
+
+  public func publicKey() throws(CryptoError) -> P256PublicKey {
+    var x = [UInt8](repeating: 0, count: 32)
+    var y = [UInt8](repeating: 0, count: 32)
+    guard ca_p256_public_xy(handle, &x, &y) == 1 else {
+      throw CryptoError.fromQueue("P-256 public key export")
+    }
+    return try P256PublicKey(x: x, y: y)
+  }
+
+  /// ES256: ECDSA P-256 over SHA-256(message), raw r||s (64 bytes).
+  public func signES256(_ message: [UInt8]) throws(CryptoError) -> [UInt8] {
+    var signature = [UInt8](repeating: 0, count: 64)
+    let ok = message.withUnsafeBufferPointer { msg in
+      ca_p256_sign_raw(handle, msg.baseAddress, msg.count, &signature)
+    }
+    guard ok == 1 else { throw CryptoError.fromQueue("ES256 sign") }
+    return signature
+  }
+}
+
+/// A P-256 public key as its affine coordinates (the JWK `x` and `y`).
+public final class P256PublicKey {
+  public let x: [UInt8]
+  public let y: [UInt8]
+  private let handle: OpaquePointer
+
+  /// Fails for coordinates that are not a point on the curve.
+  public init(x: [UInt8], y: [UInt8]) throws(CryptoError) {
+    guard x.count == 32, y.count == 32 else { throw .invalidInput("P-256 coordinate length") }
+    guard let key = ca_p256_from_public_xy(x, y) else {
+      ca_err_clear()
+      throw .invalidInput("not a point on P-256")
+    }
+    self.x = x
+    self.y = y
+    self.handle = key
+  }
+
+  deinit { ca_pkey_free(handle) }
+
+  public func verifyES256(signature: [UInt8], message: [UInt8]) throws(CryptoError) {
+    guard signature.count == 64 else { throw .invalidSignature }
+    let result = message.withUnsafeBufferPointer { msg in
+      ca_p256_verify_raw(handle, msg.baseAddress, msg.count, signature)
+    }
+    switch result {
+    case 1: return
+    case 0: throw .invalidSignature
+    default: throw .openssl("ES256 verify")
+    }
+  }
+}

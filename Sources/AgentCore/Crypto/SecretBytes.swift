@@ -1,0 +1,56 @@
+import CAgentSys
+
+/// Key material and tokens. The storage is zeroed with OPENSSL_cleanse when the
+/// last reference goes, and the type deliberately has no `description`, so it
+/// cannot be interpolated into a log line or printed by accident: reading the
+/// bytes takes an explicit `withUnsafeBytes` or `revealCopy()`.
+public final class SecretBytes {
+  private var storage: [UInt8]
+
+  /// Takes ownership of `bytes`; the caller should not keep other copies.
+  public init(_ bytes: [UInt8]) { storage = bytes }
+
+  /// `count` zero bytes, to be filled through `withUnsafeMutableBytes`.
+  public init(zeroes count: Int) { storage = [UInt8](repeating: 0, count: count) }
+
+  deinit { wipe() }
+
+  public var count: Int { storage.count }
+  public var isEmpty: Bool { storage.isEmpty }
+
+  public func withUnsafeBytes<R, E: Error>(
+    _ body: (UnsafeRawBufferPointer) throws(E) -> R
+  ) throws(E) -> R {
+    var result: Result<R, E>? = nil
+    storage.withUnsafeBytes { raw in
+      do throws(E) { result = .success(try body(raw)) } catch { result = .failure(error) }
+    }
+    return try result!.get()
+  }
+
+  public func withUnsafeMutableBytes<R, E: Error>(
+    _ body: (UnsafeMutableRawBufferPointer) throws(E) -> R
+  ) throws(E) -> R {
+    var result: Result<R, E>? = nil
+    storage.withUnsafeMutableBytes { raw in
+      do throws(E) { result = .success(try body(raw)) } catch { result = .failure(error) }
+    }
+    return try result!.get()
+  }
+
+  /// A plain copy, for the few places that must hand bytes to a peer (a token in
+  /// an HTTP header). Name says what it does so reviews can find every use.
+  public func revealCopy() -> [UInt8] { storage }
+
+  /// Constant-time equality.
+  public func equals(_ other: SecretBytes) -> Bool {
+    ConstantTime.equals(storage, other.storage)
+  }
+
+  /// Zeroes the bytes now (also done on deinit).
+  public func wipe() {
+    storage.withUnsafeMutableBytes { raw in
+      if let base = raw.baseAddress { ca_cleanse(base, raw.count) }
+    }
+  }
+}

@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# Builds the camera-agent executable in Embedded Swift for Linux boards with
+# SwiftPM: one generated toolset per target, one scratch folder per triple.
+set -eu
+
+usage_line="usage: cross/build.sh [--package DIR] [--product NAME] [aarch64|armv7|x86_64|all]...    (default: all)"
+usage() {
+    echo "$usage_line"
+    cat <<'EOF'
+
+Builds the product (default camera-agent) of the SwiftPM package (default: the
+repository root) in Embedded Swift, release, for each target:
+
+  aarch64  --triple aarch64-none-none-elf,  linked against the arm64 sysroot
+  armv7    --triple armv7-none-none-eabi,   hard-float, against the armhf sysroot
+  x86_64   --triple x86_64-unknown-linux-gnu, against the host's libraries
+
+Results: DIR/out/<target>/NAME (stripped) and NAME.debug (unstripped).
+Scratch folders: DIR/.build-<target>. Toolsets: <repo>/.build-cross/toolsets/.
+
+Options:
+  --package DIR   SwiftPM package to build (default: the repository root)
+  --product NAME  product to build (default: camera-agent)
+  -h, --help      show this help
+
+Environment (for a vendor's own sysroot, e.g. a Buildroot or Yocto SDK):
+  SYSROOT_AARCH64, SYSROOT_ARMV7    sysroot folders (default: <repo>/.sysroots/arm64,
+                                    <repo>/.sysroots/armhf, made by cross/sysroot.sh
+                                    when missing)
+  TRIPLE_AARCH64, TRIPLE_ARMV7      GNU triple = multiarch folder name and clang link
+                                    target (default: aarch64-linux-gnu, arm-linux-gnueabihf)
+  GCC_LIB_AARCH64, GCC_LIB_ARMV7    folder with crtbegin.o and libgcc.a (default: found
+                                    under SYSROOT/usr/lib/gcc/TRIPLE/*)
+  DYNAMIC_LINKER_AARCH64, DYNAMIC_LINKER_ARMV7
+                                    program interpreter (default: /lib/ld-linux-aarch64.so.1,
+                                    /lib/ld-linux-armhf.so.3)
+  CPU_ARMV7                         -mcpu for armv7 (default: cortex-a7)
+  SWIFT_BUILD_FLAGS                 extra arguments for 'swift build' (word-split)
+EOF
+}
+
+die() { echo "build.sh: error: $*" >&2; exit 1; }
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+package="$repo"
+product=camera-agent
+targets=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h|--help) usage; exit 0 ;;
+        --package)
+            [ $# -ge 2 ] || die "--package needs a folder"
+            package="$2"; shift ;;
+        --package=*) package="${1#--package=}" ;;
+        --product)
+            [ $# -ge 2 ] || die "--product needs a name"
+            product="$2"; shift ;;
+        --product=*) product="${1#--product=}" ;;
+        aarch64|arm64) targets+=(aarch64) ;;
+        armv7|armhf) targets+=(armv7) ;;
+        x86_64|amd64) targets+=(x86_64) ;;
+        all) targets+=(aarch64 armv7 x86_64) ;;
+        *) echo "$usage_line" >&2; die "unknown argument '$1' (try --help)" ;;
+    esac
+    shift
+done
+[ ${#targets[@]} -gt 0 ] || targets=(aarch64 armv7 x86_64)
+
+[ -d "$package" ] || die "package folder '$package' does not exist"
+package=$(cd "$package" && pwd)
+[ -f "$package/Package.swift" ] || die "no Package.swift in $package"
+
+# The toolchain: everything is taken from the folder that holds swiftc.
+swiftc_path=$(command -v swiftc) || die "swiftc not found on PATH (install a Swift 6.3 toolchain)"
+bindir=$(dirname "$(readlink -f "$swiftc_path")")
+toolchain_usr=$(dirname "$bindir")
+swift="$bindir/swift"
+[ -x "$swift" ] || die "no 'swift' next to $swiftc_path"
+lld="$bindir/ld.lld"
+[ -x "$lld" ] || die "no ld.lld in $bindir (the toolchain's linker is needed for ARM targets)"
+objcopy="$bindir/llvm-objcopy"
+[ -x "$objcopy" ] || objcopy=$(command -v llvm-objcopy || true)
+[ -n "$objcopy" ] || die "no llvm-objcopy in $bindir or on PATH"
+
+toolset_dir="$repo/.build-cross/toolsets"
+mkdir -p "$toolset_dir"
+
+# JSON string for one argument.
+json_str() {
+    local s=$1
+    s=${s//\\/\\\\}
+    s=${s//\"/\\\"}
+    printf '"%s"' "$s"
+}
+json_list() {
+    local first=1 a
+    printf '['
+    for a in "$@"; do
+        [ $first = 1 ] || printf ','
+        first=0
+        printf '\n        %s' "$(json_str "$a")"
+    done
+    printf '\n    ]'
+}
+
+unicode_tables() {
+    local f="$toolchain_usr/lib/swift/embedded/$1/libswiftUnicodeDataTables.a"
+    [ -f "$f" ] || die "$f not found: this toolchain lacks Embedded Swift support for $1"
+    echo "$f"
+}
+
+# Writes the toolset for an ARM target and prints its path.
+# args: name swift-triple sysroot gnu-triple gcc-lib dynamic-linker [extra C flags...]
+arm_toolset() {
+    local name=$1 triple=$2 sysroot=$3 gnu=$4 gcclib=$5 interp=$6
+    shift 6
+    local cflags=("$@")
+    local tables; tables=$(unicode_tables "$triple")
+
+    local inc=() d
+    [ -d "$sysroot/usr/include/$gnu" ] && inc+=("$sysroot/usr/include/$gnu")
+    inc+=("$sysroot/usr/include")
+    local libdirs=()
+    for d in "$sysroot/lib/$gnu" "$sysroot/usr/lib/$gnu"; do
+        [ -d "$d" ] && libdirs+=("$d")
+    done
+    if [ ${#libdirs[@]} = 0 ]; then
+        # Not a multiarch (Debian) layout: Buildroot and Yocto use plain lib/.
+        for d in "$sysroot/lib" "$sysroot/usr/lib"; do
+            [ -d "$d" ] && libdirs+=("$d")
+        done
+    fi
+
+    local swiftflags=(-enable-experimental-feature Embedded -Osize)
+    local cc=()
+    for d in "${inc[@]}"; do
+        swiftflags+=(-Xcc -isystem -Xcc "$d")
+        cc+=(-isystem "$d")
+    done
+    for d in -D__linux__ -D__gnu_linux__ -D__unix__ "${cflags[@]}"; do
+        swiftflags+=(-Xcc "$d")
+        cc+=("$d")
+    done
+    swiftflags+=(-Xclang-linker "--target=$gnu" -Xclang-linker "--sysroot=$sysroot"
+                 -Xclang-linker -fuse-ld=lld)
+    if [ -n "$gcclib" ]; then
+        swiftflags+=(-Xclang-linker "-B$gcclib" -Xclang-linker "-L$gcclib")
+    fi
+    for d in "${libdirs[@]}"; do
+        swiftflags+=(-Xclang-linker "-L$d")
+    done
+    swiftflags+=(-Xlinker "$tables" -Xlinker "--dynamic-linker=$interp" -Xlinker --gc-sections)
+
+    local out="$toolset_dir/$name.json"
+    {
+        printf '{\n    "schemaVersion": "1.0",\n'
+        printf '    "swiftCompiler": {\n    "extraCLIOptions": %s\n    },\n' "$(json_list "${swiftflags[@]}")"
+        printf '    "cCompiler": {\n    "extraCLIOptions": %s\n    },\n' "$(json_list "${cc[@]}")"
+        printf '    "linker": {\n    "path": %s\n    }\n}\n' "$(json_str "$lld")"
+    } > "$out"
+    echo "$out"
+}
+
+x86_64_toolset() {
+    local tables; tables=$(unicode_tables x86_64-unknown-linux-gnu)
+    local out="$toolset_dir/x86_64.json"
+    {
+        printf '{\n    "schemaVersion": "1.0",\n'
+        printf '    "swiftCompiler": {\n    "extraCLIOptions": %s\n    }\n}\n' \
+            "$(json_list -enable-experimental-feature Embedded -Osize -Xlinker "$tables" -Xlinker --gc-sections)"
+    } > "$out"
+    echo "$out"
+}
+
+# Prints the sysroot for a Debian arch, building the default one if needed.
+sysroot_for() {
+    local debarch=$1 override=$2 envname=$3
+    if [ -n "$override" ]; then
+        [ -d "$override" ] || die "$envname=$override: no such folder"
+        (cd "$override" && pwd)
+        return
+    fi
+    local def="$repo/.sysroots/$debarch"
+    if [ ! -f "$def/.sysroot-stamp" ]; then
+        echo "[$debarch] no sysroot at $def: running cross/sysroot.sh $debarch" >&2
+        "$repo/cross/sysroot.sh" "$debarch" >&2 || die "cross/sysroot.sh $debarch failed"
+    fi
+    echo "$def"
+}
+
+gcc_lib_for() {
+    local sysroot=$1 gnu=$2 override=$3 d found=""
+    if [ -n "$override" ]; then
+        [ -f "$override/crtbegin.o" ] || die "no crtbegin.o in $override"
+        echo "$override"; return
+    fi
+    for d in "$sysroot"/usr/lib/gcc/"$gnu"/* "$sysroot"/lib/gcc/"$gnu"/*; do
+        [ -f "$d/crtbegin.o" ] && found="$d"
+    done
+    [ -n "$found" ] || echo "build.sh: warning: no crtbegin.o under $sysroot/usr/lib/gcc/$gnu/: set GCC_LIB_* if linking fails" >&2
+    echo "$found"
+}
+
+summary=()
+build_one() {
+    local t=$1 triple toolset interp="" start
+    start=$(date +%s)
+    case "$t" in
+        aarch64)
+            triple=aarch64-none-none-elf
+            local sysroot; sysroot=$(sysroot_for arm64 "${SYSROOT_AARCH64:-}" SYSROOT_AARCH64)
+            local gnu=${TRIPLE_AARCH64:-aarch64-linux-gnu}
+            local gcclib; gcclib=$(gcc_lib_for "$sysroot" "$gnu" "${GCC_LIB_AARCH64:-}")
+            interp=${DYNAMIC_LINKER_AARCH64:-/lib/ld-linux-aarch64.so.1}
+            toolset=$(arm_toolset aarch64 "$triple" "$sysroot" "$gnu" "$gcclib" "$interp")
+            ;;
+        armv7)
+            triple=armv7-none-none-eabi
+            local sysroot; sysroot=$(sysroot_for armhf "${SYSROOT_ARMV7:-}" SYSROOT_ARMV7)
+            local gnu=${TRIPLE_ARMV7:-arm-linux-gnueabihf}
+            local gcclib; gcclib=$(gcc_lib_for "$sysroot" "$gnu" "${GCC_LIB_ARMV7:-}")
+            interp=${DYNAMIC_LINKER_ARMV7:-/lib/ld-linux-armhf.so.3}
+            # Hard-float: armhf glibc passes doubles in VFP registers.
+            toolset=$(arm_toolset armv7 "$triple" "$sysroot" "$gnu" "$gcclib" "$interp" \
+                -mfloat-abi=hard "-mcpu=${CPU_ARMV7:-cortex-a7}")
+            ;;
+        x86_64)
+            triple=x86_64-unknown-linux-gnu
+            toolset=$(x86_64_toolset)
+            ;;
+    esac
+
+    local scratch="$package/.build-$t"
+    echo "== $t: swift build -c release --triple $triple --product $product (toolset $toolset)"
+    # shellcheck disable=SC2086
+    if ! "$swift" build --package-path "$package" -c release --triple "$triple" \
+            --toolset "$toolset" --product "$product" --scratch-path "$scratch" \
+            ${SWIFT_BUILD_FLAGS:-}; then
+        die "$t: swift build failed (toolset: $toolset, scratch: $scratch)"
+    fi
+    local bin; bin=$("$swift" build --package-path "$package" -c release --triple "$triple" \
+            --toolset "$toolset" --scratch-path "$scratch" --show-bin-path)/$product
+    [ -f "$bin" ] || die "$t: swift build succeeded but $bin does not exist"
+
+    local outdir="$package/out/$t"
+    mkdir -p "$outdir"
+    cp "$bin" "$outdir/$product.debug"
+    "$objcopy" --strip-all "$outdir/$product.debug" "$outdir/$product.tmp"
+    mv "$outdir/$product.tmp" "$outdir/$product"
+    chmod +x "$outdir/$product"
+
+    # Check what a board's loader will see.
+    if command -v readelf >/dev/null 2>&1; then
+        if [ -n "$interp" ]; then
+            local got
+            got=$(readelf -l "$outdir/$product" | sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p')
+            [ "$got" = "$interp" ] || die "$t: program interpreter is '$got', expected '$interp'"
+        fi
+        if [ "$t" = armv7 ] && ! readelf -A "$outdir/$product" | grep -q 'Tag_ABI_VFP_args: VFP registers'; then
+            die "armv7: binary is not hard-float (no 'Tag_ABI_VFP_args: VFP registers'): it would break on armhf glibc"
+        fi
+    fi
+
+    local rel="${outdir#"$package"/}/$product"
+    local size; size=$(wc -c < "$outdir/$product")
+    local dsize; dsize=$(wc -c < "$outdir/$product.debug")
+    local line="$t $rel $size bytes (stripped; $dsize unstripped, $(( $(date +%s) - start ))s)"
+    echo "$line"
+    command -v file >/dev/null 2>&1 && file -b "$outdir/$product" | sed 's/^/   /'
+    summary+=("$line")
+}
+
+for t in "${targets[@]}"; do
+    build_one "$t"
+done
+if [ ${#summary[@]} -gt 1 ]; then
+    echo "== built:"
+    printf '%s\n' "${summary[@]}"
+fi
