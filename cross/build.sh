@@ -25,8 +25,8 @@ Options:
 
 Environment (for a vendor's own sysroot, e.g. a Buildroot or Yocto SDK):
   SYSROOT_AARCH64, SYSROOT_ARMV7    sysroot folders (default: <repo>/.sysroots/arm64,
-                                    <repo>/.sysroots/armhf, made by cross/sysroot.sh
-                                    when missing)
+                                    <repo>/.sysroots/armhf, made or brought up to date
+                                    by cross/sysroot.sh first)
   TRIPLE_AARCH64, TRIPLE_ARMV7      GNU triple = multiarch folder name and clang link
                                     target (default: aarch64-linux-gnu, arm-linux-gnueabihf)
   GCC_LIB_AARCH64, GCC_LIB_ARMV7    folder with crtbegin.o and libgcc.a (default: found
@@ -98,9 +98,9 @@ json_list() {
     for a in "$@"; do
         [ $first = 1 ] || printf ','
         first=0
-        printf '\n        %s' "$(json_str "$a")"
+        printf '\n            %s' "$(json_str "$a")"
     done
-    printf '\n    ]'
+    printf '\n        ]'
 }
 
 unicode_tables() {
@@ -124,12 +124,10 @@ arm_toolset() {
     for d in "$sysroot/lib/$gnu" "$sysroot/usr/lib/$gnu"; do
         [ -d "$d" ] && libdirs+=("$d")
     done
-    if [ ${#libdirs[@]} = 0 ]; then
-        # Not a multiarch (Debian) layout: Buildroot and Yocto use plain lib/.
-        for d in "$sysroot/lib" "$sysroot/usr/lib"; do
-            [ -d "$d" ] && libdirs+=("$d")
-        done
-    fi
+    # Buildroot and Yocto keep libraries in plain lib/ and usr/lib/.
+    for d in "$sysroot/lib" "$sysroot/usr/lib"; do
+        [ -d "$d" ] && libdirs+=("$d")
+    done
 
     local swiftflags=(-enable-experimental-feature Embedded -Osize)
     local cc=()
@@ -149,14 +147,17 @@ arm_toolset() {
     for d in "${libdirs[@]}"; do
         swiftflags+=(-Xclang-linker "-L$d")
     done
-    swiftflags+=(-Xlinker "$tables" -Xlinker "--dynamic-linker=$interp" -Xlinker --gc-sections)
+    # SwiftPM already links Embedded products with --gc-sections. clang derives
+    # the same interpreter from a Debian triple; spelled out for vendor triples.
+    # A build ID ties out/<target>/NAME to NAME.debug (x86_64 gets one by default).
+    swiftflags+=(-Xlinker "$tables" -Xlinker "--dynamic-linker=$interp" -Xlinker --build-id=sha1)
 
     local out="$toolset_dir/$name.json"
     {
         printf '{\n    "schemaVersion": "1.0",\n'
-        printf '    "swiftCompiler": {\n    "extraCLIOptions": %s\n    },\n' "$(json_list "${swiftflags[@]}")"
-        printf '    "cCompiler": {\n    "extraCLIOptions": %s\n    },\n' "$(json_list "${cc[@]}")"
-        printf '    "linker": {\n    "path": %s\n    }\n}\n' "$(json_str "$lld")"
+        printf '    "swiftCompiler": {\n        "extraCLIOptions": %s\n    },\n' "$(json_list "${swiftflags[@]}")"
+        printf '    "cCompiler": {\n        "extraCLIOptions": %s\n    },\n' "$(json_list "${cc[@]}")"
+        printf '    "linker": {\n        "path": %s\n    }\n}\n' "$(json_str "$lld")"
     } > "$out"
     echo "$out"
 }
@@ -166,8 +167,8 @@ x86_64_toolset() {
     local out="$toolset_dir/x86_64.json"
     {
         printf '{\n    "schemaVersion": "1.0",\n'
-        printf '    "swiftCompiler": {\n    "extraCLIOptions": %s\n    }\n}\n' \
-            "$(json_list -enable-experimental-feature Embedded -Osize -Xlinker "$tables" -Xlinker --gc-sections)"
+        printf '    "swiftCompiler": {\n        "extraCLIOptions": %s\n    }\n}\n' \
+            "$(json_list -enable-experimental-feature Embedded -Osize -Xlinker "$tables")"
     } > "$out"
     echo "$out"
 }
@@ -180,12 +181,9 @@ sysroot_for() {
         (cd "$override" && pwd)
         return
     fi
-    local def="$repo/.sysroots/$debarch"
-    if [ ! -f "$def/.sysroot-stamp" ]; then
-        echo "[$debarch] no sysroot at $def: running cross/sysroot.sh $debarch" >&2
-        "$repo/cross/sysroot.sh" "$debarch" >&2 || die "cross/sysroot.sh $debarch failed"
-    fi
-    echo "$def"
+    # Builds the sysroot if missing or out of date; "up to date" costs nothing.
+    "$repo/cross/sysroot.sh" "$debarch" >&2 || die "cross/sysroot.sh $debarch failed"
+    echo "$repo/.sysroots/$debarch"
 }
 
 gcc_lib_for() {
@@ -194,7 +192,8 @@ gcc_lib_for() {
         [ -f "$override/crtbegin.o" ] || die "no crtbegin.o in $override"
         echo "$override"; return
     fi
-    for d in "$sysroot"/usr/lib/gcc/"$gnu"/* "$sysroot"/lib/gcc/"$gnu"/*; do
+    # Debian: usr/lib/gcc/TRIPLE/VER; Yocto: usr/lib/TRIPLE/VER.
+    for d in "$sysroot"/usr/lib/gcc/"$gnu"/* "$sysroot"/lib/gcc/"$gnu"/* "$sysroot"/usr/lib/"$gnu"/*; do
         [ -f "$d/crtbegin.o" ] && found="$d"
     done
     [ -n "$found" ] || echo "build.sh: warning: no crtbegin.o under $sysroot/usr/lib/gcc/$gnu/: set GCC_LIB_* if linking fails" >&2
@@ -236,7 +235,9 @@ build_one() {
     if ! "$swift" build --package-path "$package" -c release --triple "$triple" \
             --toolset "$toolset" --product "$product" --scratch-path "$scratch" \
             ${SWIFT_BUILD_FLAGS:-}; then
-        die "$t: swift build failed (toolset: $toolset, scratch: $scratch)"
+        local hint=""
+        [ "$t" = x86_64 ] && hint="; x86_64 uses the host's headers and libraries (apt-get install libcurl4-openssl-dev libssl-dev)"
+        die "$t: swift build failed (toolset: $toolset, scratch: $scratch)$hint"
     fi
     local bin; bin=$("$swift" build --package-path "$package" -c release --triple "$triple" \
             --toolset "$toolset" --scratch-path "$scratch" --show-bin-path)/$product

@@ -115,6 +115,15 @@ setup_apt() {
     fi
 }
 
+# Lists the Packages indexes apt has for $arch.
+package_indexes() {
+    local f
+    for f in "$1/lists/"*"_binary-${2}_Packages"*; do
+        [ -f "$f" ] && basename "$f"
+    done
+    return 0
+}
+
 # Fixes absolute symlinks so they point inside the sysroot.
 relativize_links() {
     local root=$1 link target rel n=0
@@ -140,9 +149,19 @@ build_one() {
     local stamp="$dest/.sysroot-stamp"
     local work="$repo/.sysroots/.$arch.partial"
     local packages="$base_packages ${SYSROOT_EXTRA_PACKAGES:-}"
-    packages=$(echo $packages | tr ' ' '\n' | sort -u | tr '\n' ' ')
+    packages=$(tr -s ' \t' '\n' <<< "$packages" | grep -v '^$' | sort -u | tr '\n' ' ')
     packages=${packages% }
     local request="recipe=$recipe_version sources=$sources_hash packages=$packages"
+
+    # One build per arch at a time (e.g. two build.sh runs at once).
+    mkdir -p "$cache" "$repo/.sysroots"
+    if command -v flock >/dev/null 2>&1; then
+        exec 9> "$cache/.lock"
+        if ! flock -n 9; then
+            echo "[$arch] waiting for another sysroot.sh run to finish"
+            flock -w 1800 9 || die "[$arch] timed out waiting for $cache/.lock"
+        fi
+    fi
 
     if [ "$refresh" = 0 ] && [ -f "$stamp" ] && [ "$(sed -n 's/^request: //p' "$stamp")" = "$request" ] \
         && [ -e "$dest/$(loader_of "$arch")" ]; then
@@ -166,12 +185,12 @@ build_one() {
         if [ "$attempt" -ge 3 ]; then
             # apt keeps the indexes it did fetch. Going on without, say, one
             # suite's index beats failing the whole build, unless asked not to.
-            if [ "${SYSROOT_STRICT:-0}" != 0 ] || ! ls "$aptdir/lists/" | grep -q "binary-${arch}_Packages"; then
+            if [ "${SYSROOT_STRICT:-0}" != 0 ] || [ -z "$(package_indexes "$aptdir" "$arch")" ]; then
                 sed 's/^/    /' "$log" >&2
                 die "[$arch] 'apt-get update' failed $attempt times for architecture $arch (log: $log). Is the network up and does the archive carry $arch?"
             fi
             echo "[$arch] WARNING: going on with the package indexes that did download:" >&2
-            ls "$aptdir/lists/" | grep "binary-${arch}_Packages" | sed 's/^/    /' >&2
+            package_indexes "$aptdir" "$arch" | sed 's/^/    /' >&2
             echo "[$arch] WARNING: packages of the failed suite(s) are missing or older (set SYSROOT_STRICT=1 to fail instead)" >&2
             degraded=1
             break
@@ -180,7 +199,7 @@ build_one() {
         attempt=$((attempt + 1))
         sleep 10
     done
-    if ! ls "$aptdir/lists/" | grep -q "binary-${arch}_Packages"; then
+    if [ -z "$(package_indexes "$aptdir" "$arch")" ]; then
         die "[$arch] the apt sources ($sources_desc) provide no $arch package index"
     fi
 
@@ -195,6 +214,13 @@ build_one() {
     # Top-level lines are package names; <name> entries are virtual packages.
     names=$(printf '%s\n' "$names" | grep -v '^ ' | grep -v '^<' | sed 's/:.*$//' | sort -u)
     [ -n "$names" ] || die "[$arch] dependency resolution returned no packages"
+    local want
+    for want in $packages; do
+        printf '%s\n' "$names" | grep -qxF "$want" || {
+            sed 's/^/    /' "$log.err" >&2
+            die "[$arch] package '$want' is not in the $arch archive (or is only a virtual package: name a real one)"
+        }
+    done
 
     # name version architecture, for the candidate version of each package.
     local manifest

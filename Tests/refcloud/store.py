@@ -41,6 +41,7 @@ class Store:
         self.revoke_all_events: list[dict] = []
         if path is not None and path.exists():
             self._load()
+        self.save()
 
     # ---- persistence -------------------------------------------------------
     def _load(self) -> None:
@@ -167,15 +168,16 @@ class Store:
     def revoke_all(self) -> dict:
         """The mass logout: every access and refresh token is invalid from now on."""
         with self.lock:
+            now = time.time()
             fams = [fid for fid, f in self.families.items() if not f["revoked"]]
-            for fid in fams:
-                self._revoke_family_locked(fid, "revoke-all")
             ats = 0
             for rec in self.access_tokens.values():
                 if not rec["revoked"]:
                     rec["revoked"] = True
-                    ats += 1
-            ev = {"at": time.time(), "families": len(fams), "access_tokens": ats}
+                    ats += rec["exp"] > now
+            for fid in fams:
+                self._revoke_family_locked(fid, "revoke-all")
+            ev = {"at": now, "families": len(fams), "live_access_tokens": ats}
             self.revoke_all_events.append(ev)
             self.save()
             return ev

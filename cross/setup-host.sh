@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs, on a Debian 12 build host that already has Swift, the Debian
+# packages the build and the tests need. Idempotent: installs only what is
+# missing, and runs `apt-get update` only when something is.
+set -eu
+
+usage="usage: cross/setup-host.sh [--check]   (--check: list what is missing, install nothing)"
+check_only=no
+case "${1:-}" in
+  -h|--help) echo "$usage"; exit 0 ;;
+  --check) check_only=yes ;;
+  "") ;;
+  *) echo "$usage" >&2; exit 64 ;;
+esac
+
+# libcurl/OpenSSL headers for the hosted build; qemu-user for running the ARM
+# binaries; file/binutils for checking them; openssl + python3-venv for the
+# test servers.
+packages="libcurl4-openssl-dev libssl-dev qemu-user-static file binutils openssl
+python3 python3-venv ca-certificates"
+
+missing=""
+for package in $packages; do
+  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+  case "$status" in
+    "install ok installed") ;;
+    *) missing="$missing $package" ;;
+  esac
+done
+
+command -v swift >/dev/null 2>&1 || {
+  echo "setup-host: 'swift' is not on PATH; install the Swift 6.3 toolchain first" >&2
+  exit 1
+}
+
+if [ -z "$missing" ]; then
+  echo "setup-host: all build and test packages present"
+  exit 0
+fi
+if [ "$check_only" = yes ]; then
+  echo "setup-host: missing:$missing"
+  exit 1
+fi
+[ "$(id -u)" = 0 ] || { echo "setup-host: need root to install:$missing" >&2; exit 1; }
+echo "setup-host: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+# shellcheck disable=SC2086 # word splitting of the package list is intended
+apt-get install -y -q --no-install-recommends $missing >/dev/null
+echo "setup-host: done"

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The test command: everything CI runs, in order. Installs what is missing on a
+# fresh Debian 12 machine with Swift (Debian packages, arm64/armhf sysroots,
+# the reference cloud's Python packages), then:
+#   1. swift format lint over the sources
+#   2. hosted build and `swift test` (Swift Testing)
+#   3. the Embedded builds for aarch64, armv7 and x86_64 (stripped sizes printed)
+#   4. black-box CLI + selftest of each Embedded binary: x86_64 natively,
+#      aarch64 under qemu-aarch64, armv7 under qemu-arm
+#   5. the reference cloud's own test suite
+set -eu
+
+case "${1:-}" in
+  -h|--help) echo "usage: ./test.sh   (no options; see the header of this file)"; exit 0 ;;
+  "") ;;
+  *) echo "usage: ./test.sh" >&2; exit 64 ;;
+esac
+
+cd "$(dirname "$0")"
+stage() { printf '\n==== %s\n' "$*"; }
+start=$(date +%s)
+
+stage "setup: Debian packages"
+cross/setup-host.sh
+
+stage "swift format lint"
+swift format lint --strict --recursive Package.swift Sources Tests
+echo "lint clean"
+
+stage "hosted: swift test"
+swift build --build-tests
+swift test
+
+stage "embedded: sysroots and cross builds"
+cross/build.sh all
+
+stage "embedded: black-box CLI and selftest on each target"
+for arch in x86_64 aarch64 armv7; do
+  Tests/blackbox/embedded-cli.sh "$arch"
+done
+
+stage "reference cloud: test suite"
+Tests/refcloud/run-tests.sh
+
+stage "all stages passed in $(($(date +%s) - start)) s"
