@@ -12,6 +12,16 @@ public struct AgentConfig: Equatable {
   public var maxResponseBytes: Int = 64 * 1024
   /// Development only: permits http:// URLs.
   public var allowInsecureHTTP: Bool = false
+  public var vaultBackend: VaultBackend = .file
+  /// A directory (file backend) or an MTD character device (mtd backend).
+  public var vaultPath: String = "/var/lib/camera-agent/vault"
+  /// The board's hardware-unique key; nil until configured (no silent default).
+  public var keySource: KeySource? = nil
+
+  public enum VaultBackend: Equatable {
+    case file
+    case mtd
+  }
 
   public init() {}
 
@@ -42,6 +52,20 @@ public struct AgentConfig: Equatable {
         case "no", "false", "0": allowInsecureHTTP = false
         default: throw invalid("expected yes or no")
         }
+      case "vault_backend":
+        switch entry.value {
+        case "file": vaultBackend = .file
+        case "mtd": vaultBackend = .mtd
+        default: throw invalid("expected file or mtd")
+        }
+      case "vault_path":
+        guard entry.value.utf8.first == UInt8(ascii: "/") else { throw invalid("must be an absolute path") }
+        vaultPath = entry.value
+      case "key_source":
+        guard let source = KeySource.parse(entry.value) else {
+          throw invalid("expected file:/path, qemu-fw-cfg:NAME or development")
+        }
+        keySource = source
       default:
         throw .unknownKey(path: file.path, line: entry.line, key: entry.key)
       }

@@ -1,0 +1,57 @@
+/// Durable storage for the vault's records: a fixed number of slots, each
+/// holding one opaque record or nothing. The vault (Vault/) decides which slot
+/// to write and never overwrites the slot holding its newest good record, so a
+/// store only has to make a single slot write all-or-detectably-nothing:
+///
+/// - `write` returns only when the record is durable (fsync'd, or programmed
+///   and read back), and a write torn by a power cut must read back as `nil`
+///   or `.torn`, never as a different valid record;
+/// - `read` never returns bytes that failed the store's own integrity check
+///   (framing CRC, commit marker); authenticity is the vault's job (AES-GCM).
+public protocol SlotStore {
+  var slotCount: Int { get }
+  /// The largest record `write` accepts, in bytes.
+  var recordCapacity: Int { get }
+
+  /// Called once before use: recovers from an interrupted write (a stale
+  /// temporary file, say). Must not destroy any complete record.
+  mutating func recover() throws(StoreError)
+
+  mutating func read(slot: Int) throws(StoreError) -> SlotContent
+  mutating func write(slot: Int, record: [UInt8]) throws(StoreError)
+  /// Makes the slot empty. Durable on return.
+  mutating func erase(slot: Int) throws(StoreError)
+}
+
+/// What a slot holds.
+public enum SlotContent: Equatable {
+  case empty
+  /// A complete record whose framing checks out.
+  case record([UInt8])
+  /// Something is there but it is not a complete record (torn write, bit rot).
+  case damaged(String)
+}
+
+/// Why the store could not do what was asked. Nothing here carries record bytes.
+public enum StoreError: Error, Equatable, CustomStringConvertible {
+  case system(SystemError)
+  /// The record does not fit in a slot.
+  case recordTooLarge(size: Int, capacity: Int)
+  /// Read-back after programming did not match what was written.
+  case verifyFailed(slot: Int)
+  /// The medium is not usable as configured (geometry, permissions, missing device).
+  case unusable(String)
+  /// The simulated power went out (flash simulator only).
+  case powerLost
+
+  public var description: String {
+    switch self {
+    case .system(let error): return error.description
+    case .recordTooLarge(let size, let capacity):
+      return "record of \(size) bytes does not fit a \(capacity)-byte slot"
+    case .verifyFailed(let slot): return "slot \(slot): read-back after write did not match"
+    case .unusable(let why): return why
+    case .powerLost: return "power lost (simulated)"
+    }
+  }
+}

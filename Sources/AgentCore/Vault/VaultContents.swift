@@ -1,0 +1,116 @@
+/// What the vault holds (SPEC "Credential vault"). Secrets are `SecretBytes`;
+/// the rest is metadata the agent may show (`status`) but never sends.
+public struct VaultContents {
+  public var deviceID: String
+  /// RFC 5915 DER of the identity key made at the factory.
+  public var identityKey: SecretBytes?
+  /// RFC 5915 DER of the DPoP session key made at the latest activation.
+  public var dpopKey: SecretBytes?
+  public var accessToken: SecretBytes?
+  /// Seconds since the epoch, server-corrected.
+  public var accessTokenExpiry: Int64?
+  public var refreshToken: SecretBytes?
+  /// Seconds since the epoch of the latest successful (re-)activation.
+  public var lastActivation: Int64?
+  public var provisionedAt: Int64?
+
+  public init(deviceID: String) { self.deviceID = deviceID }
+
+  /// Field tags of the encoding. Never renumber: records on flash use them.
+  enum Tag: UInt8 {
+    case deviceID = 1
+    case identityKey = 2
+    case dpopKey = 3
+    case accessToken = 4
+    case accessTokenExpiry = 5
+    case refreshToken = 6
+    case lastActivation = 7
+    case provisionedAt = 8
+  }
+
+  /// Type-length-value: tag (1 byte), length (2 bytes, little-endian), value.
+  /// The buffer is sized up front so no reallocation leaves secret copies behind.
+  func encoded() -> SecretBytes {
+    var size = 3 + deviceID.utf8.count
+    for secret in [identityKey, dpopKey, accessToken, refreshToken] {
+      if let secret { size += 3 + secret.count }
+    }
+    size += 3 * 11
+    var out: [UInt8] = []
+    out.reserveCapacity(size)
+    func field(_ tag: Tag, _ value: UnsafeRawBufferPointer) {
+      out.append(tag.rawValue)
+      out.append(UInt8(value.count & 0xff))
+      out.append(UInt8(value.count >> 8))
+      out.append(contentsOf: value)
+    }
+    func integer(_ tag: Tag, _ value: Int64?) {
+      guard let value else { return }
+      withUnsafeBytes(of: value.littleEndian) { field(tag, $0) }
+    }
+    func secret(_ tag: Tag, _ value: SecretBytes?) {
+      value?.withUnsafeBytes { field(tag, $0) }
+    }
+    Array(deviceID.utf8).withUnsafeBytes { field(.deviceID, $0) }
+    secret(.identityKey, identityKey)
+    secret(.dpopKey, dpopKey)
+    secret(.accessToken, accessToken)
+    integer(.accessTokenExpiry, accessTokenExpiry)
+    secret(.refreshToken, refreshToken)
+    integer(.lastActivation, lastActivation)
+    integer(.provisionedAt, provisionedAt)
+    return SecretBytes(out)
+  }
+
+  static func decode(_ plaintext: SecretBytes) throws(VaultError) -> VaultContents {
+    var result: Result<VaultContents, VaultError> = .failure(.malformedContents("empty"))
+    plaintext.withUnsafeBytes { raw in
+      result = decodeFields(raw)
+    }
+    return try result.get()
+  }
+
+  private static func decodeFields(_ raw: UnsafeRawBufferPointer) -> Result<VaultContents, VaultError> {
+    var contents = VaultContents(deviceID: "")
+    var seen: [UInt8] = []
+    var index = 0
+    while index < raw.count {
+      guard index + 3 <= raw.count else { return .failure(.malformedContents("truncated field header")) }
+      let tagByte = raw[index]
+      let length = Int(raw[index + 1]) | Int(raw[index + 2]) << 8
+      index += 3
+      guard index + length <= raw.count else {
+        return .failure(.malformedContents("truncated field \(tagByte)"))
+      }
+      guard !seen.contains(tagByte) else { return .failure(.malformedContents("field \(tagByte) repeated")) }
+      seen.append(tagByte)
+      let value = UnsafeRawBufferPointer(rebasing: raw[index..<index + length])
+      index += length
+      guard let tag = Tag(rawValue: tagByte) else {
+        return .failure(.malformedContents("unknown field \(tagByte) (written by newer firmware?)"))
+      }
+      switch tag {
+      case .deviceID:
+        guard let id = String(validating: Array(value), as: UTF8.self), DeviceID.isValid(id) else {
+          return .failure(.malformedContents("device id"))
+        }
+        contents.deviceID = id
+      case .identityKey: contents.identityKey = SecretBytes(Array(value))
+      case .dpopKey: contents.dpopKey = SecretBytes(Array(value))
+      case .accessToken: contents.accessToken = SecretBytes(Array(value))
+      case .refreshToken: contents.refreshToken = SecretBytes(Array(value))
+      case .accessTokenExpiry, .lastActivation, .provisionedAt:
+        guard length == 8 else { return .failure(.malformedContents("field \(tagByte) length \(length)")) }
+        var number: Int64 = 0
+        for offset in 0..<8 { number |= Int64(value[offset]) << (8 * Int64(offset)) }
+        switch tag {
+        case .accessTokenExpiry: contents.accessTokenExpiry = number
+        case .lastActivation: contents.lastActivation = number
+        default: contents.provisionedAt = number
+        }
+      }
+    }
+    guard !contents.deviceID.isEmpty else { return .failure(.malformedContents("no device id")) }
+    return .success(contents)
+  }
+}
