@@ -20,6 +20,8 @@ let package = Package(
     ),
     // A two-line C `main` hands argv to AgentCore (Embedded Swift has no CommandLine).
     .executableTarget(name: "camera-agent", dependencies: ["AgentCore"]),
+    // Hosted only: what a token rotation costs (flash writes, fsyncs, crypto time).
+    .executableTarget(name: "vault-bench", dependencies: ["AgentCore", "CAgentSys"]),
     .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "camera-agent"]),
   ]
 )

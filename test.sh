@@ -7,7 +7,9 @@
 #   3. the Embedded builds for aarch64, armv7 and x86_64 (stripped sizes printed)
 #   4. black-box CLI + selftest of each Embedded binary: x86_64 natively,
 #      aarch64 under qemu-aarch64, armv7 under qemu-arm
-#   5. the reference cloud's own test suite
+#   5. the vault through the CLI (hosted, and aarch64 under qemu-aarch64)
+#   6. the vault bench (prints figures)
+#   7. the reference cloud's own test suite
 set -eu
 
 case "${1:-}" in
@@ -38,6 +40,13 @@ stage "embedded: black-box CLI and selftest on each target"
 for arch in x86_64 aarch64 armv7; do
   Tests/blackbox/embedded-cli.sh "$arch"
 done
+
+stage "vault through the CLI: hosted build, and the aarch64 binary under qemu-aarch64"
+Tests/blackbox/vault-cli.sh hosted
+Tests/blackbox/vault-cli.sh aarch64
+
+stage "vault bench (figures, not assertions)"
+swift run -c debug vault-bench 200
 
 stage "reference cloud: test suite"
 Tests/refcloud/run-tests.sh

@@ -8,5 +8,6 @@
 #include "shim_libc.h"
 #include "shim_crypto.h"
 #include "shim_curl.h"
+#include "shim_storage.h"
 
 #endif

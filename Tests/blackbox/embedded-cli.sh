@@ -23,25 +23,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-check() { # name, then a command that must succeed
-  local name=$1; shift
-  if "$@"; then
-    passed=$((passed + 1)); echo "  ok    [$arch] $name"
-  else
-    failed=$((failed + 1)); echo "  FAIL  [$arch] $name"
-  fi
-}
-agent() { "$repo/cross/qemu-run.sh" "$arch" "$binary" "$@"; }
-
-# Runs the agent, keeping its status and output for the assertions that follow.
-run() {
-  set +e
-  agent "$@" >"$work/out" 2>"$work/err"
-  status=$?
-  set -e
-}
+# shellcheck source=Tests/blackbox/lib.sh
+. "$repo/Tests/blackbox/lib.sh"
 
 run --help
 check "--help exits 0 with usage on stdout" test "$status" = 0 -a ! -s "$work/err"
@@ -73,5 +56,4 @@ check "selftest ran all six checks and all passed" \
 check "selftest verified the HTTPS certificate" grep -q "^ok    https-verified" "$work/out"
 check "selftest saw the other CA refused" grep -q "^ok    https-wrong-ca: certificate rejected" "$work/out"
 
-echo "embedded-cli [$arch]: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary embedded-cli

@@ -3,6 +3,11 @@ import CAgentSys
 /// The `camera-agent` command: parses argv, loads configuration, dispatches.
 public enum AgentCLI {
   public static func main(arguments: [String]) -> Int32 {
+    // Secrets live in this process: no core dumps, no ptrace by same-uid processes.
+    if ca_set_not_dumpable() != 0 {
+      Console.err("camera-agent: prctl(PR_SET_DUMPABLE, 0) failed: \(SystemError.last("prctl").description)")
+      return ExitCode.software
+    }
     let invocation: Invocation
     do {
       invocation = try Invocation.parse(arguments)
@@ -21,6 +26,15 @@ public enum AgentCLI {
       return ExitCode.ok
     case .selftest(let options):
       return runSelfTest(options, invocation)
+    case .provision(let deviceID, let force):
+      var command = ProvisionCommand(deviceID: deviceID, force: force)
+      return withConfig(invocation) { VaultAccess.run(&command, config: $0) }
+    case .status:
+      var command = StatusCommand()
+      return withConfig(invocation) { VaultAccess.run(&command, config: $0) }
+    case .wipe:
+      var command = WipeCommand()
+      return withConfig(invocation) { VaultAccess.run(&command, config: $0) }
     }
   }
 
@@ -29,6 +43,16 @@ public enum AgentCLI {
   static func loadConfig(_ invocation: Invocation) throws(ConfigError) -> AgentConfig? {
     if !invocation.configExplicit && !FileIO.exists(invocation.configPath) { return nil }
     return try AgentConfig(file: try ConfigFile.load(path: invocation.configPath))
+  }
+
+  /// Runs `body` with the loaded configuration (defaults if the default file is absent).
+  static func withConfig(_ invocation: Invocation, _ body: (AgentConfig) -> Int32) -> Int32 {
+    do {
+      return body(try loadConfig(invocation) ?? AgentConfig())
+    } catch {
+      Console.err("camera-agent: \(error.description)")
+      return ExitCode.config
+    }
   }
 
   static func runSelfTest(_ options: SelfTestOptions, _ invocation: Invocation) -> Int32 {

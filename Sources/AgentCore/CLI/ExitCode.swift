@@ -7,6 +7,8 @@ public enum ExitCode {
   public static let usage: Int32 = 64
   /// EX_SOFTWARE: an internal error.
   public static let software: Int32 = 70
+  /// EX_CANTCREAT: `provision` on a board that already has an identity (no --force).
+  public static let alreadyProvisioned: Int32 = 73
   /// EX_CONFIG: the configuration file is missing (when named) or invalid.
   public static let config: Int32 = 78
 }

@@ -4,6 +4,9 @@ public struct Invocation: Equatable {
     case help
     case version
     case selftest(SelfTestOptions)
+    case provision(deviceID: String, force: Bool)
+    case status
+    case wipe
   }
 
   public var command: Command
@@ -65,10 +68,41 @@ public struct Invocation: Equatable {
       command = .version
     case "selftest":
       command = .selftest(try SelfTestOptions.parse(rest))
+    case "provision":
+      command = try parseProvision(rest)
+    case "status":
+      try noArguments(name, rest)
+      command = .status
+    case "wipe":
+      try noArguments(name, rest)
+      command = .wipe
     default:
       throw UsageError(message: "unknown command '\(name)'")
     }
     return Invocation(command: command, configPath: configPath, configExplicit: configExplicit)
+  }
+
+  private static func parseProvision(_ rest: [String]) throws(UsageError) -> Command {
+    var deviceID: String? = nil
+    var force = false
+    var index = 0
+    while index < rest.count {
+      switch rest[index] {
+      case "--force": force = true
+      case "--device-id":
+        index += 1
+        guard index < rest.count else { throw UsageError(message: "provision: --device-id needs a value") }
+        deviceID = rest[index]
+      default: throw UsageError(message: "provision: unknown option '\(rest[index])'")
+      }
+      index += 1
+    }
+    guard let deviceID else { throw UsageError(message: "provision: --device-id is required") }
+    guard DeviceID.isValid(deviceID) else {
+      throw UsageError(
+        message: "provision: invalid device id (3-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit)")
+    }
+    return .provision(deviceID: deviceID, force: force)
   }
 
   private static func noArguments(_ command: String, _ rest: [String]) throws(UsageError) {

@@ -13,13 +13,19 @@ public enum Usage {
           --tls-url URL         an https:// URL to fetch
           --ca-file PATH        CA the server must chain to (the fetch must succeed)
           --wrong-ca-file PATH  a CA the server does not chain to (the fetch must fail)
+      provision --device-id ID [--force]
+                    make this board's identity key inside the vault and print
+                    the public key (JWK and RFC 7638 thumbprint) as JSON;
+                    refuses an already provisioned board unless --force
+      status        show what the vault holds (never the secret values)
+      wipe          erase both vault slots
       help          show this text
 
     options:
       --config PATH   configuration file (default /etc/camera-agent/agent.conf)
       -h, --help      show this text
 
-    exit status: 0 success, 1 a check failed, 64 usage error,
-                 70 internal error, 78 configuration error
+    exit status: 0 success, 1 failure (message on stderr), 64 usage error,
+                 70 internal error, 73 already provisioned, 78 configuration error
     """
 }

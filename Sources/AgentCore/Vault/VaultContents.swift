@@ -62,6 +62,10 @@ public struct VaultContents {
     return SecretBytes(out)
   }
 
+  /// The plaintext a commit would seal, for the benchmark's like-for-like
+  /// comparison with bare EVP calls.
+  public func encodedForBenchmark() -> [UInt8] { encoded().revealCopy() }
+
   static func decode(_ plaintext: SecretBytes) throws(VaultError) -> VaultContents {
     var result: Result<VaultContents, VaultError> = .failure(.malformedContents("empty"))
     plaintext.withUnsafeBytes { raw in

@@ -1,0 +1,69 @@
+import CAgentSys
+
+/// `camera-agent provision --device-id ID [--force]`: makes the identity key
+/// inside the vault and prints its public half for the factory line.
+struct ProvisionCommand: VaultCommand {
+  let deviceID: String
+  let force: Bool
+
+  func run<S: SlotStore>(_ vault: inout Vault<S>, config: AgentConfig) -> Int32 {
+    do {
+      if let existing = try vault.open() {
+        guard force else {
+          Console.err(
+            "camera-agent: already provisioned as \(existing.deviceID) "
+              + "(generation \(vault.current?.generation ?? 0)); use --force to make a new identity")
+          return ExitCode.alreadyProvisioned
+        }
+      }
+    } catch .noValidRecord(let reasons) {
+      guard force else {
+        Console.err(
+          "camera-agent: "
+            + VaultError.noValidRecord(reasons).description
+            + "; nothing was changed (use --force to replace it)")
+        return ExitCode.failure
+      }
+    } catch {
+      Console.err("camera-agent: \(error.description)")
+      return ExitCode.failure
+    }
+    let identityDER: SecretBytes
+    let jwk: PublicJWK
+    let thumbprint: String
+    do {
+      let identity = try P256PrivateKey.generate()
+      identityDER = try identity.derRepresentation()
+      jwk = PublicJWK(try identity.publicKey())
+      thumbprint = try jwk.thumbprint()
+    } catch {
+      Console.err("camera-agent: provision failed: identity key: \(error.description)")
+      return ExitCode.failure
+    }
+    var contents = VaultContents(deviceID: deviceID)
+    contents.identityKey = identityDER
+    contents.provisionedAt = ca_wall_seconds()
+    var random = SystemRandom()
+    do {
+      if force && vault.current == nil {
+        // A vault that could not be opened is replaced: clear both slots first so
+        // the new record does not compete with undecryptable ones.
+        try vault.wipe()
+      }
+      try vault.commit(contents, random: &random)
+    } catch {
+      Console.err(
+        "camera-agent: provision failed: \(error.description); the previous vault state is unchanged")
+      return ExitCode.failure
+    }
+    var writer = JSONWriter()
+    writer.beginObject()
+    writer.member("device_id", deviceID)
+    writer.key("jwk")
+    jwk.writeObject(into: &writer)
+    writer.member("thumbprint", thumbprint)
+    writer.endObject()
+    Console.out(writer.text)
+    return ExitCode.ok
+  }
+}

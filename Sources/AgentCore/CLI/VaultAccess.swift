@@ -1,0 +1,48 @@
+/// Opens the configured vault and hands it to a command. Commands are generic
+/// over the store, so this is the one place that knows the backends.
+protocol VaultCommand {
+  mutating func run<S: SlotStore>(_ vault: inout Vault<S>, config: AgentConfig) -> Int32
+}
+
+enum VaultAccess {
+  static func run<C: VaultCommand>(_ command: inout C, config: AgentConfig) -> Int32 {
+    guard let source = config.keySource else {
+      Console.err("camera-agent: key_source is not set in the configuration; refusing to touch the vault")
+      return ExitCode.config
+    }
+    if source.isDevelopment {
+      Console.err(
+        "camera-agent: WARNING: key_source = development: the vault key is PUBLIC and protects NOTHING. "
+          + "Never ship a camera configured like this.")
+    }
+    let hardwareKey: SecretBytes
+    do {
+      hardwareKey = try source.load()
+    } catch {
+      Console.err("camera-agent: \(error.description)")
+      return ExitCode.failure
+    }
+    switch config.vaultBackend {
+    case .file:
+      var vault = Vault(store: FileSlotStore(directory: config.vaultPath), hardwareKey: hardwareKey)
+      return command.run(&vault, config: config)
+    case .mtd:
+      let device: MTDFlash
+      do {
+        device = try MTDFlash(path: config.vaultPath)
+      } catch {
+        Console.err("camera-agent: \(error.description)")
+        return ExitCode.failure
+      }
+      let store: FlashSlotStore<MTDFlash>
+      do {
+        store = try FlashSlotStore(device: device)
+      } catch {
+        Console.err("camera-agent: \(error.description)")
+        return ExitCode.failure
+      }
+      var vault = Vault(store: store, hardwareKey: hardwareKey)
+      return command.run(&vault, config: config)
+    }
+  }
+}

@@ -1,0 +1,34 @@
+/// The character rules for values the server issues and the agent later
+/// puts into headers, form bodies and the local state file. Checking them on
+/// receipt means a hostile value is refused once, at the edge, instead of
+/// being escaped (or not) at every place it is used.
+public enum TokenSyntax {
+  /// Non-empty, at most `maxLength` bytes, every byte a VSCHAR (%x20-7E, RFC
+  /// 6749 Appendix A): no control characters, no line breaks, ASCII only.
+  public static func isVisibleASCII(_ value: String, maxLength: Int) -> Bool {
+    let bytes = value.utf8
+    guard !bytes.isEmpty, bytes.count <= maxLength else { return false }
+    for byte in bytes where byte < 0x20 || byte > 0x7e { return false }
+    return true
+  }
+
+  /// RFC 9110 §11.2 `token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
+  /// "+" / "/" ) *"="`, the syntax of the credential in `Authorization: DPoP`.
+  public static func isToken68(_ value: String, maxLength: Int) -> Bool {
+    let bytes = Array(value.utf8)
+    guard !bytes.isEmpty, bytes.count <= maxLength else { return false }
+    var end = bytes.count
+    while end > 0, bytes[end - 1] == UInt8(ascii: "=") { end -= 1 }
+    guard end > 0 else { return false }
+    for byte in bytes[0..<end] {
+      switch byte {
+      case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+        UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+        UInt8(ascii: "~"), UInt8(ascii: "+"), UInt8(ascii: "/"):
+        continue
+      default: return false
+      }
+    }
+    return true
+  }
+}

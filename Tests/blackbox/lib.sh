@@ -1,0 +1,40 @@
+# Shared helpers for the black-box scripts (sourced, not run).
+# Needs: $arch (hosted|x86_64|aarch64|armv7), $binary, $repo, $work.
+
+passed=0
+failed=0
+
+# check NAME COMMAND...: counts and prints one line; never exits.
+check() {
+  local name=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "  ok    [$arch] $name"
+  else
+    failed=$((failed + 1))
+    echo "  FAIL  [$arch] $name"
+  fi
+}
+
+agent() {
+  if [ "$arch" = hosted ]; then
+    "$binary" "$@"
+  else
+    "$repo/cross/qemu-run.sh" "$arch" "$binary" "$@"
+  fi
+}
+
+# run ARGS...: runs the agent; sets $status, leaves stdout in $work/out and stderr in $work/err.
+run() {
+  set +e
+  agent "$@" >"$work/out" 2>"$work/err"
+  status=$?
+  set -e
+}
+
+# summary NAME: prints the closing line and fails if anything failed.
+summary() {
+  echo "$1 [$arch]: $passed passed, $failed failed"
+  [ "$failed" = 0 ]
+}

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Black-box test of the credential vault through the CLI, on the hosted build
+# or an Embedded binary (aarch64 under qemu-aarch64): provision, restart and
+# read back, refuse a second provision, re-key with --force, wipe; and bad
+# input (missing or short key source, another board's vault, truncated slots,
+# read-only flash, full disk) gives a clear error and changes nothing.
+set -eu
+
+usage="usage: Tests/blackbox/vault-cli.sh hosted|x86_64|aarch64|armv7 [BINARY]"
+case "${1:-}" in
+  -h|--help) echo "$usage"; exit 0 ;;
+  hosted|x86_64|aarch64|armv7) ;;
+  *) echo "$usage" >&2; exit 64 ;;
+esac
+arch=$1
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+if [ "$arch" = hosted ]; then
+  binary=${2:-$repo/.build/debug/camera-agent}
+else
+  binary=${2:-$repo/out/$arch/camera-agent}
+fi
+[ -x "$binary" ] || { echo "vault-cli: no binary at $binary" >&2; exit 1; }
+
+work=$(mktemp -d)
+mounts=()
+cleanup() {
+  for m in "${mounts[@]+"${mounts[@]}"}"; do umount "$m" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# shellcheck source=Tests/blackbox/lib.sh
+. "$repo/Tests/blackbox/lib.sh"
+
+head -c 32 /dev/urandom >"$work/huk-a"
+head -c 32 /dev/urandom >"$work/huk-b"
+printf 'short' >"$work/huk-short"
+
+config() { # NAME VAULT_DIR KEY_SOURCE
+  printf 'vault_backend = file\nvault_path = %s\nkey_source = %s\n' "$2" "$3" >"$work/$1.conf"
+}
+config a "$work/vault" "file:$work/huk-a"
+config b "$work/vault" "file:$work/huk-b"
+config missing "$work/vault" "file:$work/no-such-huk"
+config short "$work/vault" "file:$work/huk-short"
+printf 'vault_path = %s\n' "$work/vault" >"$work/nokey.conf"
+
+fingerprint() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum) }
+value() { sed -n "s/^$1=//p" "$work/out"; }
+
+run --config "$work/a.conf" status
+check "status of an empty vault: unprovisioned" sh -c "[ $status = 0 ] && grep -qx state=unprovisioned '$work/out'"
+
+run --config "$work/a.conf" provision --device-id cam-0001
+check "provision exits 0" test "$status" = 0
+check "provision prints device id, JWK and thumbprint" \
+  grep -q '^{"device_id":"cam-0001","jwk":{"crv":"P-256","kty":"EC","x":"[A-Za-z0-9_-]\{43\}","y":"[A-Za-z0-9_-]\{43\}"},"thumbprint":"[A-Za-z0-9_-]\{43\}"}$' "$work/out"
+thumb1=$(sed -n 's/.*"thumbprint":"\([^"]*\)".*/\1/p' "$work/out")
+check "vault directory is 0700" test "$(stat -c %a "$work/vault")" = 700
+check "vault record files are 0600" \
+  sh -c "[ -n \"\$(ls '$work/vault')\" ] && [ -z \"\$(find '$work/vault' -type f ! -perm 0600)\" ]"
+
+run --config "$work/a.conf" status
+check "after restart: provisioned cam-0001, generation 1" \
+  sh -c "[ $status = 0 ] && grep -qx device_id=cam-0001 '$work/out' && grep -qx generation=1 '$work/out'"
+check "after restart: same identity thumbprint" test "$(value identity_thumbprint)" = "$thumb1"
+check "status shows no secret values" sh -c "! grep -qi 'BEGIN\|\"d\"' '$work/out'"
+
+before=$(fingerprint "$work/vault")
+run --config "$work/a.conf" provision --device-id cam-0001
+check "second provision refused with exit 73" \
+  sh -c "[ $status = 73 ] && grep -q 'already provisioned as cam-0001' '$work/err'"
+check "second provision changed nothing" test "$(fingerprint "$work/vault")" = "$before"
+
+run --config "$work/a.conf" provision --device-id cam-0001 --force
+thumb2=$(sed -n 's/.*"thumbprint":"\([^"]*\)".*/\1/p' "$work/out")
+check "provision --force makes a new identity" sh -c "[ $status = 0 ] && [ -n '$thumb2' ] && [ '$thumb2' != '$thumb1' ]"
+run --config "$work/a.conf" status
+check "after re-key: generation 2 and the new thumbprint" \
+  sh -c "grep -qx generation=2 '$work/out' && [ \"\$(sed -n 's/^identity_thumbprint=//p' '$work/out')\" = '$thumb2' ]"
+
+before=$(fingerprint "$work/vault")
+run --config "$work/missing.conf" status
+check "missing key source: exit 1 naming the path" \
+  sh -c "[ $status = 1 ] && grep -q 'no-such-huk' '$work/err'"
+run --config "$work/short.conf" provision --device-id cam-0001 --force
+check "too-short key source refused" sh -c "[ $status = 1 ] && grep -q 'need at least 16' '$work/err'"
+run --config "$work/nokey.conf" status
+check "unset key_source is a configuration error (78)" test "$status" = 78
+run --config "$work/b.conf" status
+check "another board's key: vault does not open, clear error" \
+  sh -c "[ $status = 1 ] && grep -q 'none can be opened' '$work/err'"
+run --config "$work/b.conf" provision --device-id cam-0002
+check "another board's key: provision refused" sh -c "[ $status = 1 ] && grep -q 'nothing was changed' '$work/err'"
+check "bad key sources changed nothing" test "$(fingerprint "$work/vault")" = "$before"
+
+run --config "$work/a.conf" provision --device-id "bad id"
+check "malformed device id is a usage error" test "$status" = 64
+
+# Truncated newest slot: falls back to the previous generation.
+cp -a "$work/vault" "$work/vault-trunc"
+config trunc "$work/vault-trunc" "file:$work/huk-a"
+newest=$(ls -t "$work/vault-trunc"/* | head -n 1)
+truncate -s 40 "$newest"
+before=$(fingerprint "$work/vault-trunc")
+run --config "$work/trunc.conf" status
+check "truncated newest slot: falls back to generation 1" \
+  sh -c "[ $status = 0 ] && grep -qx generation=1 '$work/out' && grep -q '^skipped=slot' '$work/out'"
+check "truncated newest slot: the old identity" test "$(value identity_thumbprint)" = "$thumb1"
+for f in "$work/vault-trunc"/*; do truncate -s 10 "$f"; done
+before=$(fingerprint "$work/vault-trunc")
+run --config "$work/trunc.conf" status
+check "both slots truncated: clear error" sh -c "[ $status = 1 ] && grep -q 'none can be opened' '$work/err'"
+check "both slots truncated: nothing overwritten" test "$(fingerprint "$work/vault-trunc")" = "$before"
+
+if [ "$(id -u)" = 0 ]; then
+  # Read-only flash.
+  mkdir "$work/ro"
+  mount -t tmpfs -o size=1m,mode=0700 tmpfs "$work/ro" && mounts+=("$work/ro")
+  config ro "$work/ro/vault" "file:$work/huk-a"
+  run --config "$work/ro.conf" provision --device-id cam-0003
+  ro_thumb=$(sed -n 's/.*"thumbprint":"\([^"]*\)".*/\1/p' "$work/out")
+  mount -o remount,ro "$work/ro"
+  before=$(fingerprint "$work/ro/vault")
+  run --config "$work/ro.conf" provision --device-id cam-0003 --force
+  check "read-only flash: clear error" sh -c "[ $status = 1 ] && grep -qi 'read-only' '$work/err'"
+  run --config "$work/ro.conf" status
+  check "read-only flash: old identity still readable" test "$(value identity_thumbprint)" = "$ro_thumb"
+  check "read-only flash: nothing changed" test "$(fingerprint "$work/ro/vault")" = "$before"
+
+  # Full disk.
+  mkdir "$work/full"
+  mount -t tmpfs -o size=64k,mode=0700 tmpfs "$work/full" && mounts+=("$work/full")
+  config full "$work/full/vault" "file:$work/huk-a"
+  run --config "$work/full.conf" provision --device-id cam-0004
+  full_thumb=$(sed -n 's/.*"thumbprint":"\([^"]*\)".*/\1/p' "$work/out")
+  dd if=/dev/zero of="$work/full/filler" bs=1k count=128 2>/dev/null || true
+  before=$(fingerprint "$work/full/vault")
+  run --config "$work/full.conf" provision --device-id cam-0004 --force
+  check "full disk: clear error" sh -c "[ $status = 1 ] && grep -qi 'no space' '$work/err'"
+  rm -f "$work/full/filler"
+  run --config "$work/full.conf" status
+  check "full disk: old identity still readable" test "$(value identity_thumbprint)" = "$full_thumb"
+  check "full disk: no temporary file left behind" sh -c "! ls '$work/full/vault' | grep -q tmp"
+else
+  echo "  skip  [$arch] read-only and full-disk checks need root (tmpfs mounts)"
+fi
+
+config dev "$work/vault-dev" development
+run --config "$work/dev.conf" status
+check "development key source warns loudly" grep -q "WARNING: key_source = development" "$work/err"
+
+run --config "$work/a.conf" wipe
+check "wipe exits 0" test "$status" = 0
+run --config "$work/a.conf" status
+check "after wipe: unprovisioned" grep -qx state=unprovisioned "$work/out"
+check "after wipe: no record files" sh -c "[ -z \"\$(ls -A '$work/vault')\" ]"
+
+summary vault-cli
