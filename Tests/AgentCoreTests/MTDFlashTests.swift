@@ -60,7 +60,7 @@ import Testing
   @Test(.enabled(if: scratchDevice != nil, "no scratch MTD device (mtdram/nandsim or CAMERA_AGENT_TEST_MTD)"))
   func geometryEraseProgramRead() throws {
     let path = Self.scratchDevice!
-    var flash = try MTDFlash(path: path)
+    let flash = try MTDFlash(path: path)
     #expect(flash.size > 0 && flash.size % flash.eraseBlockSize == 0)
     #expect(flash.eraseBlockSize % flash.writeSize == 0)
     try flash.erase(block: 0)

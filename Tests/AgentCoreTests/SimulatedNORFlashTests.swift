@@ -114,6 +114,15 @@ import Testing
       try reopened.program(offset: 16, bytes: [UInt8](repeating: 0, count: 16))
     }
     try reopened.program(offset: 32, bytes: [UInt8](repeating: 0, count: 16))
+    // A page whose program was cut needs an erase too, even if nothing changed.
+    reopened.cutAfter(operations: 1, mode: .tornProgram(.allButOneBit))
+    #expect(throws: StoreError.powerLost) {
+      try reopened.program(offset: 48, bytes: [0xFE] + [UInt8](repeating: 0xFF, count: 15))
+    }
+    reopened.powerOn()
+    #expect(throws: StoreError.self) {
+      try reopened.program(offset: 48, bytes: [UInt8](repeating: 0, count: 16))
+    }
   }
 
   // MARK: Power cuts

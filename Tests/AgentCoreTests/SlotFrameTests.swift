@@ -4,9 +4,12 @@ import Testing
 @Suite struct SlotFrameTests {
   static let payload: [UInt8] = (0..<37).map { UInt8(truncatingIfNeeded: $0 &* 29 &+ 3) }
 
+  /// Not a record: torn (`.interrupted`) or committed-then-damaged.
   static func isDamaged(_ content: SlotContent) -> Bool {
-    if case .damaged = content { return true }
-    return false
+    switch content {
+    case .damaged, .interrupted: return true
+    case .empty, .record: return false
+    }
   }
 
   @Test func layoutIsAsDocumented() {

@@ -191,6 +191,8 @@ public struct SimulatedNORFlash: FlashDevice {
       break
     case .tornProgram(let how):
       applyTornProgram(how, offset: offset, bytes: bytes)
+      // A page a program was cut in needs an erase before the next program.
+      markPagesProgrammed(offset: offset, count: bytes.count)
       throw .powerLost
     case .tornErase:
       throw .powerLost

@@ -11,9 +11,11 @@ public struct ClientAssertion {
   public static let jtiBytes = 16
 
   public var clientID: String
-  /// The authorization server: its issuer identifier (RFC 7523 §3 allows the
-  /// issuer or the token endpoint URL; servers accept the issuer for every
-  /// endpoint the assertion is sent to).
+  /// The authorization server's issuer identifier. RFC 7523 §3 also allows
+  /// the token endpoint URL; the issuer is the one value that is right for
+  /// every endpoint the assertion goes to (token, device authorization,
+  /// revocation), and the one the reference cloud and RFC 7523's update
+  /// (draft-ietf-oauth-rfc7523bis) prefer.
   public var audience: String
   /// Seconds since the epoch from the caller's corrected clock.
   public var issuedAt: Int64

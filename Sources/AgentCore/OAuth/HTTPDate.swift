@@ -17,6 +17,8 @@ public enum HTTPDate {
   /// IMF-fixdate from 1970 to 9999. Leading and trailing spaces and tabs (a
   /// header value's OWS) are ignored.
   public static func parse(_ text: String) -> Int64? {
+    // Bounded before trimming copies anything.
+    guard text.utf8.count <= 64 else { return nil }
     let bytes = Array(ASCII.trimmed(text).utf8)
     // "Sun, 29 Nov 2026 10:20:11 GMT" is always 29 bytes.
     guard bytes.count == 29 else { return nil }

@@ -19,6 +19,11 @@ public enum WWWAuthenticate {
       public let name: String
       /// Unquoted, with quoted-pair escapes resolved.
       public let value: String
+
+      public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+      }
     }
 
     /// As sent; compare with `ASCII.equalsIgnoringCase` (schemes are case-insensitive).

@@ -105,6 +105,8 @@ public struct FileSlotStore<FileSystem: FileSystemOps>: SlotStore {
     guard bytes.count <= limit else { return .damaged("\(file) is larger than any record") }
     switch SlotFrame.parse(bytes, allowTrailingBytes: false) {
     case .empty: return .damaged("\(file) holds only 0xFF bytes")
+    // Files are replaced whole by rename, so an incomplete one is damage, not a cut.
+    case .interrupted(let why): return .damaged("\(file): \(why)")
     case let content: return content
     }
   }

@@ -92,7 +92,20 @@ public struct FlashSlotStore<Device: FlashDevice>: SlotStore {
 
   private func slotStart(_ slot: Int) -> Int { offset + slot * slotSize }
 
+  /// Erases a slot. A committed record is retired first by programming its
+  /// commit marker to zeroes (1→0 only, so legal on NOR): an erase torn by a
+  /// power cut can then only leave an `.interrupted` slot, never a damaged
+  /// half-erased record that would make the vault refuse to open. NAND pages
+  /// may be programmed once per erase, so on NAND (writeSize > 1) the erase
+  /// goes straight ahead.
   private mutating func eraseBlocks(of slot: Int) throws(StoreError) {
+    if device.writeSize == 1 {
+      let area = try device.read(offset: slotStart(slot), count: slotSize)
+      if let marker = SlotFrame.committedMarkerOffset(area) {
+        let retired = [UInt8](repeating: 0, count: SlotFrame.commit().count)
+        try device.program(offset: slotStart(slot) + marker, bytes: retired)
+      }
+    }
     let first = slotStart(slot) / device.eraseBlockSize
     for block in first..<first + blocksPerSlot { try device.erase(block: block) }
   }

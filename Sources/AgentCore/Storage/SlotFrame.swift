@@ -67,45 +67,61 @@ public enum SlotFrame {
   }
 
   /// Reads the frame at the start of `area`. An area of nothing but 0xFF is
-  /// `.empty` (erased flash); one that holds anything but a complete,
-  /// committed frame is `.damaged`. With `allowTrailingBytes` false (a slot
-  /// file), bytes after the frame make it damaged too.
+  /// `.empty` (erased flash). Without an intact commit marker nothing was ever
+  /// committed there (a write or erase cut short): `.interrupted`. A frame
+  /// whose marker is intact but whose payload fails its CRC was committed and
+  /// then damaged: `.damaged`. With `allowTrailingBytes` false (a slot file),
+  /// bytes after the frame make it damaged too.
   public static func parse(_ area: [UInt8], alignment: Int = 1, allowTrailingBytes: Bool = true)
     -> SlotContent
   {
-    guard !area.isEmpty else { return .damaged("no bytes at all") }
+    guard !area.isEmpty else { return .interrupted("no bytes at all") }
     if area.allSatisfy({ $0 == 0xFF }) { return .empty }
     guard area.count >= headerSize else {
-      return .damaged("truncated: \(area.count) bytes, less than a frame header")
+      return .interrupted("truncated: \(area.count) bytes, less than a frame header")
     }
-    guard area[0..<4].elementsEqual(magic) else { return .damaged("no frame magic") }
+    guard area[0..<4].elementsEqual(magic) else { return .interrupted("no frame magic") }
     let length = readLittleEndian(area, at: 4)
     let storedCRC = readLittleEndian(area, at: 8)
     guard UInt64(length) <= UInt64(area.count) else {
-      return .damaged("length \(length) runs past the end of the \(area.count)-byte area")
+      return .interrupted("length \(length) runs past the end of the \(area.count)-byte area")
     }
     let payloadEnd = headerSize + Int(length)
     let marker = markerOffset(payloadCount: Int(length), alignment: alignment)
     let end = encodedCount(payloadCount: Int(length), alignment: alignment)
     guard end <= area.count else {
-      return .damaged("length \(length) runs past the end of the \(area.count)-byte area")
+      return .interrupted("length \(length) runs past the end of the \(area.count)-byte area")
     }
     let markerBytes = area[marker..<marker + commitMarker.count]
     if markerBytes.allSatisfy({ $0 == 0xFF }) {
-      return .damaged("no commit marker: the write was interrupted before it committed")
+      return .interrupted("no commit marker: the write was interrupted before it committed")
     }
     guard markerBytes.elementsEqual(commitMarker) else {
-      return .damaged("commit marker incomplete or corrupted")
+      return .interrupted("commit marker incomplete or corrupted")
     }
     guard area[payloadEnd..<marker].allSatisfy({ $0 == 0xFF }),
       area[marker + commitMarker.count..<end].allSatisfy({ $0 == 0xFF })
-    else { return .damaged("padding around the commit marker is not erased") }
+    else { return .interrupted("padding around the commit marker is not erased") }
     let payload = Array(area[headerSize..<payloadEnd])
     guard CRC32.checksum(payload) == storedCRC else { return .damaged("payload CRC mismatch") }
     if !allowTrailingBytes && end != area.count {
       return .damaged("\(area.count - end) unexpected bytes after the frame")
     }
     return .record(payload)
+  }
+
+  /// Where the commit marker of a committed frame sits in `area`, or nil if
+  /// there is no intact marker (nothing committed). Used to retire a record
+  /// before its slot is erased, so a torn erase cannot leave it half-valid.
+  public static func committedMarkerOffset(_ area: [UInt8], alignment: Int = 1) -> Int? {
+    guard area.count >= headerSize, area[0..<4].elementsEqual(magic) else { return nil }
+    let length = Int(readLittleEndian(area, at: 4))
+    guard length <= area.count else { return nil }
+    let marker = markerOffset(payloadCount: length, alignment: alignment)
+    guard marker + commitMarker.count <= area.count,
+      area[marker..<marker + commitMarker.count].elementsEqual(commitMarker)
+    else { return nil }
+    return marker
   }
 
   private static func roundUp(_ value: Int, to alignment: Int) -> Int {

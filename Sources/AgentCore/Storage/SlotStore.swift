@@ -28,7 +28,11 @@ public enum SlotContent: Equatable {
   case empty
   /// A complete record whose framing checks out.
   case record([UInt8])
-  /// Something is there but it is not a complete record (torn write, bit rot).
+  /// A write or erase that never completed (a power cut): no record was ever
+  /// committed here, so the slot counts as empty. Only raw flash reports this.
+  case interrupted(String)
+  /// A committed record that no longer checks out (bit rot, tampering, a
+  /// truncated file). Not the same as empty: the vault reports it.
   case damaged(String)
 }
 

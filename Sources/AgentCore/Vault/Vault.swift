@@ -39,6 +39,8 @@ public struct Vault<Store: SlotStore> {
       switch content {
       case .empty:
         continue
+      case .interrupted(let why):
+        skipped.append("slot \(slot): \(why)")
       case .damaged(let why):
         sawRecord = true
         skipped.append("slot \(slot): \(why)")
