@@ -20,8 +20,11 @@ let package = Package(
     ),
     // A two-line C `main` hands argv to AgentCore (Embedded Swift has no CommandLine).
     .executableTarget(name: "camera-agent", dependencies: ["AgentCore"]),
+    // Hosted only: in-memory and fault-injecting doubles shared by the tests
+    // and the benchmark (never linked into the camera-agent binary).
+    .target(name: "AgentTestSupport", dependencies: ["AgentCore"]),
     // Hosted only: what a token rotation costs (flash writes, fsyncs, crypto time).
-    .executableTarget(name: "vault-bench", dependencies: ["AgentCore", "CAgentSys"]),
-    .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "camera-agent"]),
+    .executableTarget(name: "vault-bench", dependencies: ["AgentCore", "AgentTestSupport", "CAgentSys"]),
+    .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "AgentTestSupport", "camera-agent"]),
   ]
 )

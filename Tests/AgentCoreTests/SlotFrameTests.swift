@@ -156,4 +156,14 @@ import Testing
     #expect(SlotFrame.capacity(areaSize: 4096) == 4096 - 16)
     #expect(SlotFrame.capacity(areaSize: 10) == 0)
   }
+
+  /// Lengths above Int32.max must be rejected before any Int conversion (a
+  /// trap on armv7; this hosted test only pins the result).
+  @Test func tornHeaderWithHugeLengthHasNoMarker() {
+    for length: [UInt8] in [[0xFF, 0xFF, 0xFF, 0xFF], [0x00, 0x00, 0x00, 0x80], [0x40, 0x00, 0x00, 0x00]] {
+      let area = SlotFrame.magic + length + [UInt8](repeating: 0xFF, count: 56)
+      #expect(SlotFrame.committedMarkerOffset(area) == nil)
+      #expect(Self.isDamaged(SlotFrame.parse(area)))
+    }
+  }
 }

@@ -1,4 +1,5 @@
 import AgentCore
+import AgentTestSupport
 import Testing
 
 /// Power cut at every single program and erase a vault operation makes, in

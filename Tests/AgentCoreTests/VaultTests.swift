@@ -1,4 +1,5 @@
 import AgentCore
+import AgentTestSupport
 import Testing
 
 @Suite struct VaultTests {

@@ -76,14 +76,20 @@ public final class MTDFlash: FlashDevice {
         "\(path) is a read-only MTD partition (no MTD_WRITEABLE flag: check 'read-only' in the device tree"
           + " or mtdparts)")
     }
-    guard eraseSize > 0, writeSize > 0, eraseSize % writeSize == 0, size % eraseSize == 0 else {
+    guard size > 0, eraseSize > 0, writeSize > 0, eraseSize % writeSize == 0, size % eraseSize == 0 else {
       close(fd)
       throw .unusable(
         "\(path) reports unusable geometry: size \(size), erase block \(eraseSize), write unit \(writeSize)")
     }
+    // Refused on every target alike: an armv7 build's Int and off_t cannot
+    // address 2 GiB (Int(size) would trap), and a vault needs a few blocks.
+    guard let addressable = Int(exactly: size), addressable <= Int(Int32.max) else {
+      close(fd)
+      throw .unusable("\(path) is \(size) bytes: partitions of 2 GiB or more are not supported")
+    }
     self.path = path
     self.kind = kind
-    self.size = Int(size)
+    self.size = addressable
     self.eraseBlockSize = Int(eraseSize)
     self.writeSize = Int(writeSize)
     self.isReadOnly = readOnly

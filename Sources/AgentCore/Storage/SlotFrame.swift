@@ -115,8 +115,11 @@ public enum SlotFrame {
   /// before its slot is erased, so a torn erase cannot leave it half-valid.
   public static func committedMarkerOffset(_ area: [UInt8], alignment: Int = 1) -> Int? {
     guard area.count >= headerSize, area[0..<4].elementsEqual(magic) else { return nil }
-    let length = Int(readLittleEndian(area, at: 4))
-    guard length <= area.count else { return nil }
+    // Compared before converting: on a 32-bit board Int(UInt32) traps above
+    // Int32.max, and a torn header can hold any length.
+    let rawLength = readLittleEndian(area, at: 4)
+    guard UInt64(rawLength) <= UInt64(area.count) else { return nil }
+    let length = Int(rawLength)
     let marker = markerOffset(payloadCount: length, alignment: alignment)
     guard marker + commitMarker.count <= area.count,
       area[marker..<marker + commitMarker.count].elementsEqual(commitMarker)
