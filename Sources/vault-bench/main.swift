@@ -112,3 +112,41 @@ do {
     "crypto: vault commit+open \(vaultMicros) us per round; raw EVP seal+open \(evpMicros) us per round")
   Console.out("crypto: ratio vault / raw EVP = \(vaultMicros / evpMicros)")
 }
+
+// 3. File backend: system calls per rotation on the real file system (temp
+// file, fsync, rename, directory fsync), counted through the same
+// FileSystemOps layer the store always uses.
+do {
+  var template = [CChar](Array("/tmp/vault-bench-XXXXXX".utf8CString))
+  guard let made = mkdtemp(&template) else { fail("mkdtemp failed") }
+  let directory = String(cString: made) + "/vault"
+  let store = FileSlotStore(directory: directory, fileSystem: FaultyFileSystem())
+  var vault = Vault(store: store, hardwareKey: boardKey)
+  var random = SystemRandom()
+  do {
+    _ = try vault.open()
+    try vault.commit(rotationContents(0), random: &random)
+  } catch {
+    fail("file backend: \(error)")
+  }
+  let before = vault.store.fileSystem.counts
+  let started = ca_monotonic_ns()
+  for round in 1...rotations {
+    do { try vault.commit(rotationContents(round), random: &random) } catch { fail("file backend: \(error)") }
+  }
+  let elapsed = ca_monotonic_ns() - started
+  let after = vault.store.fileSystem.counts
+  func perRotation(_ call: FaultyFileSystem.Call) -> Double {
+    Double((after[call] ?? 0) - (before[call] ?? 0)) / Double(rotations)
+  }
+  Console.out(
+    "file: \(rotations) rotations: per rotation \(perRotation(.fsync)) fsync of the record, "
+      + "\(perRotation(.fsyncDirectory)) fsync of the directory, \(perRotation(.rename)) rename, "
+      + "\(perRotation(.write)) write")
+  Console.out(
+    "file: \(Double(elapsed) / Double(rotations) / 1000) us per rotation on \(directory) (tmpfs or disk, as mounted)"
+  )
+  _ = try? vault.wipe()
+  rmdir(directory)
+  rmdir(String(cString: made))
+}
