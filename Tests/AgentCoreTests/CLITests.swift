@@ -49,7 +49,7 @@ import Testing
       "--wrong-ca-file", fixture.otherCAFile,
     ])
     #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-    #expect(run.stdout.hasSuffix("selftest: 6 passed, 0 failed, 0 skipped\n"))
+    #expect(run.stdout.hasSuffix("selftest: 7 passed, 0 failed, 0 skipped\n"))
   }
 
   @Test func selftestFailsWhenTheWrongCAIsSwapped() throws {
@@ -62,7 +62,7 @@ import Testing
     #expect(run.status == 1)
     #expect(run.stdout.contains("FAIL  https-verified: server certificate rejected"))
     #expect(run.stdout.contains("FAIL  https-wrong-ca: request succeeded"))
-    #expect(run.stdout.hasSuffix("selftest: 4 passed, 2 failed, 0 skipped\n"))
+    #expect(run.stdout.hasSuffix("selftest: 5 passed, 2 failed, 0 skipped\n"))
   }
 
   @Test func selftestWithoutTLSIsNotAPass() throws {

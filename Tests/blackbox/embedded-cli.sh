@@ -51,8 +51,8 @@ run --config "$work/agent.conf" selftest --tls-url "https://127.0.0.1:$port/" \
   --ca-file "$work/pki/ca.pem" --wrong-ca-file "$work/pki/other-ca.pem"
 sed "s/^/    | /" "$work/out"
 check "selftest exits 0" test "$status" = 0
-check "selftest ran all six checks and all passed" \
-  grep -qx "selftest: 6 passed, 0 failed, 0 skipped" "$work/out"
+check "selftest ran all seven checks and all passed" \
+  grep -qx "selftest: 7 passed, 0 failed, 0 skipped" "$work/out"
 check "selftest verified the HTTPS certificate" grep -q "^ok    https-verified" "$work/out"
 check "selftest saw the other CA refused" grep -q "^ok    https-wrong-ca: certificate rejected" "$work/out"
 

@@ -7,9 +7,10 @@ public enum Usage {
 
     commands:
       version       print the agent version, build mode and CPU architecture
-      selftest      check AES-256-GCM, HKDF-SHA256, ECDSA P-256, SHA-256 and
-                    (with --tls-url) libcurl HTTPS on this board; one line per
-                    check, exit 0 only if every check ran and passed
+      selftest      check AES-256-GCM, HKDF-SHA256, ECDSA P-256, SHA-256, that
+                    the process is not dumpable, and (with --tls-url) libcurl
+                    HTTPS on this board; one line per check, exit 0 only if
+                    every check ran and passed
           --tls-url URL         an https:// URL to fetch
           --ca-file PATH        CA the server must chain to (the fetch must succeed)
           --wrong-ca-file PATH  a CA the server does not chain to (the fetch must fail)

@@ -1,3 +1,5 @@
+import CAgentSys
+
 /// On-target checks of the cryptography and TLS the agent depends on. They run
 /// on the board itself (or under QEMU), so a wrong ABI, a missing library
 /// symbol or a broken OpenSSL/libcurl build shows up before the agent trusts it.
@@ -37,6 +39,7 @@ public struct SelfTest {
     record("hkdf-sha256") { Self.checkHKDF() }
     record("aes-256-gcm") { Self.checkAESGCM() }
     record("ecdsa-p256") { Self.checkECDSA() }
+    record("not-dumpable") { Self.checkNotDumpable() }
     if let url = options.tlsURL, let ca = options.caFile, let wrongCA = options.wrongCAFile {
       record("https-verified") { Self.checkHTTPS(url: url, caFile: ca) }
       record("https-wrong-ca") { Self.checkHTTPSRejected(url: url, caFile: wrongCA) }
@@ -143,6 +146,15 @@ public struct SelfTest {
     } catch {
       return .failed(error.description)
     }
+  }
+
+  // main() sets PR_SET_DUMPABLE 0 before any command runs; this confirms the
+  // kernel (or QEMU's syscall layer) honoured it.
+  static func checkNotDumpable() -> Verdict {
+    let dumpable = ca_is_dumpable()
+    return dumpable == 0
+      ? .passed("PR_GET_DUMPABLE is 0: no core dumps, no same-uid ptrace")
+      : .failed("PR_GET_DUMPABLE is \(dumpable)")
   }
 
   static func checkHTTPS(url: String, caFile: String) -> Verdict {
