@@ -25,6 +25,7 @@ let package = Package(
     .target(name: "AgentTestSupport", dependencies: ["AgentCore"]),
     // Hosted only: what a token rotation costs (flash writes, fsyncs, crypto time).
     .executableTarget(name: "vault-bench", dependencies: ["AgentCore", "AgentTestSupport", "CAgentSys"]),
+    .executableTarget(name: "fleet-sim", dependencies: ["AgentCore", "AgentTestSupport"]),
     .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "AgentTestSupport", "camera-agent"]),
   ]
 )
