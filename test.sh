@@ -8,8 +8,10 @@
 #   4. black-box CLI + selftest of each Embedded binary: x86_64 natively,
 #      aarch64 under qemu-aarch64, armv7 under qemu-arm
 #   5. the vault through the CLI (hosted, and aarch64 under qemu-aarch64)
-#   6. the vault bench (prints figures)
-#   7. the reference cloud's own test suite
+#   6. the vault's raw MTD backend on a real kernel MTD device: the armv7
+#      binary on Debian's armmp kernel with nandsim, under qemu-system-arm
+#   7. the vault bench (prints figures)
+#   8. the reference cloud's own test suite
 set -eu
 
 case "${1:-}" in
@@ -44,6 +46,9 @@ done
 stage "vault through the CLI: hosted build, and the aarch64 binary under qemu-aarch64"
 Tests/blackbox/vault-cli.sh hosted
 Tests/blackbox/vault-cli.sh aarch64
+
+stage "vault on a real kernel MTD device: armv7 binary on Debian's armmp kernel with nandsim, under qemu-system-arm"
+Tests/blackbox/mtd-nandsim.sh
 
 stage "vault bench (figures, not assertions)"
 swift build -c release --product vault-bench

@@ -16,7 +16,7 @@ esac
 # libcurl/OpenSSL headers for the hosted build; qemu-user for running the ARM
 # binaries; file/binutils for checking them; openssl + python3-venv for the
 # test servers.
-packages="libcurl4-openssl-dev libssl-dev qemu-user-static file binutils openssl
+packages="libcurl4-openssl-dev libssl-dev qemu-user-static file binutils openssl qemu-system-arm cpio
 python3 python3-venv ca-certificates"
 
 missing=""

@@ -38,6 +38,7 @@ timeout_s=${MTD_TIMEOUT:-180}
 t_start=$(date +%s)
 
 die() { echo "mtd-nandsim: error: $*" >&2; exit 1; }
+nourl() { sed 's#[a-z]*://[^ ]*#<url>#g; s#\[IP: [^]]*\]##g'; }
 
 # --- host tools -------------------------------------------------------------
 need=()
@@ -84,11 +85,12 @@ if ! ls "$root"/boot/vmlinuz-6.1.0-*-armmp >/dev/null 2>&1 || [ ! -x "$root/bin/
   # Mirrors mid-sync ("File has unexpected size") fail transiently: retry, then
   # go on with the indexes that did download (as cross/sysroot.sh does).
   attempt=1
-  until apt-get "${apt_opts[@]}" update >"$cache/apt.log" 2>&1; do
-    echo "apt-get update failed (attempt $attempt/3): $(grep -m1 '^E:' "$cache/apt.log" || tail -n1 "$cache/apt.log")" >&2
+  # apt's messages name the mirror: shown (URLs elided) on failure, never saved.
+  until aptout=$(apt-get "${apt_opts[@]}" update 2>&1); do
+    echo "apt-get update failed (attempt $attempt/3): $(printf '%s\n' "$aptout" | grep -m1 '^E:' | nourl)" >&2
     if [ "$attempt" -ge 3 ]; then
       ls "$aptdir/lists/"*_binary-armhf_Packages* >/dev/null 2>&1 \
-        || die "apt-get update failed and no armhf package index is available (log: $cache/apt.log)"
+        || { printf '%s\n' "$aptout" | tail -n 5 | nourl >&2; die "apt-get update failed and no armhf package index is available"; }
       echo "WARNING: going on with the armhf package indexes that did download" >&2
       break
     fi
@@ -104,8 +106,8 @@ if ! ls "$root"/boot/vmlinuz-6.1.0-*-armmp >/dev/null 2>&1 || [ ! -x "$root/bin/
   [ -n "$kpkg" ] || die "no linux-image-6.1.0-*-armmp package in the armhf index"
   echo "kernel package: $kpkg"
   rm -rf "$cache/debs/.partial"; mkdir -p "$cache/debs/.partial"
-  (cd "$cache/debs/.partial" && apt-get "${apt_opts[@]}" download "$kpkg" busybox-static) >>"$cache/apt.log" 2>&1 \
-    || { tail -n 5 "$cache/apt.log" >&2; die "apt-get download failed (log: $cache/apt.log)"; }
+  aptout=$(cd "$cache/debs/.partial" && apt-get "${apt_opts[@]}" download "$kpkg" busybox-static 2>&1) \
+    || { printf '%s\n' "$aptout" | tail -n 5 | nourl >&2; die "apt-get download failed"; }
   rm -rf "$root.partial"; mkdir -p "$root.partial"
   for deb in "$cache/debs/.partial/"*.deb; do dpkg-deb -x "$deb" "$root.partial"; done
   mv "$cache/debs/.partial/"*.deb "$cache/debs/"; rmdir "$cache/debs/.partial"
@@ -319,7 +321,7 @@ d_hex=$(printf '"d"' | od -An -v -tx1 | tr -d ' \n')
 check "raw device: no 'BEGIN' (guest grep)" \
   sh -c "grep -qx 'CAMTEST raw=gen1 begin=0' '$log' && grep -qx 'CAMTEST raw=gen2 begin=0' '$log'"
 check "raw device: no PEM, no JWK private member, no HUK bytes" \
-  sh -c "for h in \"\$1\" \"\$2\"; do case \"\$h\" in *\"\$3\"*|*\"\$4\"*|*\"\$5\"*) exit 1 ;; esac; done" _ "$gen1" "$gen2" "$begin_hex" "$d_hex" "$huk_hex"
+  sh -c "[ \${#1} = 65536 ] && [ \${#2} = 65536 ] || exit 1; for h in \"\$1\" \"\$2\"; do case \"\$h\" in *\"\$3\"*|*\"\$4\"*|*\"\$5\"*) exit 1 ;; esac; done" _ "$gen1" "$gen2" "$begin_hex" "$d_hex" "$huk_hex"
 check "status output never contains the HUK (hex) or secrets" \
   sh -c "! sed -n 's/^CAMOUT status-[^ ]* //p' \"\$1\" | grep -qi -e '$huk_hex' -e BEGIN -e '\"d\"'" _ "$log"
 check "wipe exits 0" has "CAMTEST status=0 step=wipe"
