@@ -35,6 +35,9 @@ public enum AgentCLI {
     case .wipe:
       var command = WipeCommand()
       return withConfig(invocation) { VaultAccess.run(&command, config: $0) }
+    case .reportDryRun:
+      var command = ReportDryRunCommand()
+      return withConfig(invocation) { VaultAccess.run(&command, config: $0) }
     }
   }
 

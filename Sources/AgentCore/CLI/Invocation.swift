@@ -7,6 +7,7 @@ public struct Invocation: Equatable {
     case provision(deviceID: String, force: Bool)
     case status
     case wipe
+    case reportDryRun
   }
 
   public var command: Command
@@ -76,6 +77,14 @@ public struct Invocation: Equatable {
     case "wipe":
       try noArguments(name, rest)
       command = .wipe
+    case "report":
+      guard rest == ["--dry-run"] else {
+        throw UsageError(
+          message:
+            "report: only 'report --dry-run' is available; reports are sent by the daemon, not yet in this build"
+        )
+      }
+      command = .reportDryRun
     default:
       throw UsageError(message: "unknown command '\(name)'")
     }

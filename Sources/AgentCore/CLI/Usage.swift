@@ -20,6 +20,10 @@ public enum Usage {
                     refuses an already provisioned board unless --force
       status        show what the vault holds (never the secret values)
       wipe          erase both vault slots
+      report --dry-run
+                    print exactly the bytes the status report would send
+                    (schema 1: device id, firmware version, last activation,
+                    agent version) and send nothing
       help          show this text
 
     options:

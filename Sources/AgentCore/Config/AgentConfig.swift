@@ -17,6 +17,8 @@ public struct AgentConfig: Equatable {
   public var vaultPath: String = "/var/lib/camera-agent/vault"
   /// The board's hardware-unique key; nil until configured (no silent default).
   public var keySource: KeySource? = nil
+  /// Where the firmware version is read for the status report.
+  public var firmwareVersionSource: FirmwareVersionSource? = nil
 
   public enum VaultBackend: Equatable {
     case file
@@ -66,6 +68,11 @@ public struct AgentConfig: Equatable {
           throw invalid("expected file:/path, qemu-fw-cfg:NAME or development")
         }
         keySource = source
+      case "firmware_version_source":
+        guard let source = FirmwareVersionSource.parse(entry.value) else {
+          throw invalid("expected os-release:/path, keyvalue:/path:KEY or uboot-env:/path:KEY")
+        }
+        firmwareVersionSource = source
       default:
         throw .unknownKey(path: file.path, line: entry.line, key: entry.key)
       }

@@ -1,0 +1,26 @@
+import CAgentSys
+
+/// The device's own wall clock, in whole seconds since the epoch. Injected
+/// (as a generic parameter) so tests and the fleet simulation can start a
+/// camera at 1970 or at any other instant.
+public protocol WallClock {
+  func seconds() -> Int64
+}
+
+/// `clock_gettime(CLOCK_REALTIME)`: on a board that has not reached NTP yet
+/// this is 1970 or whatever the RTC held.
+public struct SystemWallClock: WallClock {
+  public init() {}
+
+  public func seconds() -> Int64 { ca_wall_seconds() }
+}
+
+/// A clock that reads a set value: for tests, and for simulations that drive
+/// time themselves.
+public struct FixedWallClock: WallClock {
+  public var value: Int64
+
+  public init(_ value: Int64) { self.value = value }
+
+  public func seconds() -> Int64 { value }
+}
