@@ -10,8 +10,11 @@
 #   5. the vault through the CLI (hosted, and aarch64 under qemu-aarch64)
 #   6. the vault's raw MTD backend on a real kernel MTD device: the armv7
 #      binary on Debian's armmp kernel with nandsim, under qemu-system-arm
-#   7. the vault bench (prints figures)
-#   8. the reference cloud's own test suite
+#   7. the session lifecycle through `camera-agent run` against the reference
+#      cloud (activation, report, mass logout, re-activation, SIGTERM): hosted,
+#      and the aarch64 binary under qemu-aarch64
+#   8. the vault bench (prints figures)
+#   9. the reference cloud's own test suite
 set -eu
 
 case "${1:-}" in
@@ -49,6 +52,10 @@ Tests/blackbox/vault-cli.sh aarch64
 
 stage "vault on a real kernel MTD device: armv7 binary on Debian's armmp kernel with nandsim, under qemu-system-arm"
 Tests/blackbox/mtd-nandsim.sh
+
+stage "session lifecycle through 'camera-agent run' against the reference cloud: hosted, and aarch64 under qemu-aarch64"
+Tests/blackbox/handshake.sh hosted
+Tests/blackbox/handshake.sh aarch64
 
 stage "vault bench (figures, not assertions)"
 swift build -c release --product vault-bench

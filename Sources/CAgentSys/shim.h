@@ -9,5 +9,6 @@
 #include "shim_crypto.h"
 #include "shim_curl.h"
 #include "shim_storage.h"
+#include "shim_daemon.h"
 
 #endif

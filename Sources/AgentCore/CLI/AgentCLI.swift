@@ -38,6 +38,12 @@ public enum AgentCLI {
     case .reportDryRun:
       var command = ReportDryRunCommand()
       return withConfig(invocation) { VaultAccess.run(&command, config: $0) }
+    case .run(let onceActive):
+      var command = RunCommand(onceActive: onceActive, invocation: invocation)
+      return withConfig(invocation) { VaultAccess.run(&command, config: $0) }
+    case .reauth:
+      var command = ReauthCommand()
+      return withConfig(invocation) { VaultAccess.run(&command, config: $0) }
     }
   }
 

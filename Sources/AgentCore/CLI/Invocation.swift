@@ -8,6 +8,9 @@ public struct Invocation: Equatable {
     case status
     case wipe
     case reportDryRun
+    /// The daemon; `onceActive` exits 0 once active and a report was accepted.
+    case run(onceActive: Bool)
+    case reauth
   }
 
   public var command: Command
@@ -85,6 +88,15 @@ public struct Invocation: Equatable {
         )
       }
       command = .reportDryRun
+    case "run":
+      guard rest.isEmpty || rest == ["--once-active"] else {
+        let unknown = rest.first { $0 != "--once-active" } ?? rest[0]
+        throw UsageError(message: "run: unexpected argument '\(unknown)'")
+      }
+      command = .run(onceActive: !rest.isEmpty)
+    case "reauth":
+      try noArguments(name, rest)
+      command = .reauth
     default:
       throw UsageError(message: "unknown command '\(name)'")
     }

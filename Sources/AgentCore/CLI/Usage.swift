@@ -24,6 +24,17 @@ public enum Usage {
                     print exactly the bytes the status report would send
                     (schema 1: device id, firmware version, last activation,
                     agent version) and send nothing
+      run [--once-active]
+                    the daemon: activates this camera with the cloud (the owner
+                    approves the user_code published in state_file), keeps the
+                    tokens fresh, re-activates after the cloud ends the session,
+                    reports after each activation; SIGTERM/SIGINT stop, SIGHUP
+                    reloads the configuration, SIGUSR1 reports now. One log line
+                    per state change on stderr. --once-active: exit 0 once
+                    active and a report was accepted
+      reauth        destroy the session (access and refresh tokens, DPoP key)
+                    in the vault, keeping the identity; the next run asks the
+                    owner to approve again. Sends nothing to the cloud
       help          show this text
 
     options:

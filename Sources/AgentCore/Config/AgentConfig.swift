@@ -19,6 +19,13 @@ public struct AgentConfig: Equatable {
   public var keySource: KeySource? = nil
   /// Where the firmware version is read for the status report.
   public var firmwareVersionSource: FirmwareVersionSource? = nil
+  /// The daemon's local state interface: replaced atomically on each transition.
+  public var stateFile: String = "/run/camera-agent/state"
+  /// Forced re-authentication starts at a random moment within this window.
+  public var reauthSpreadSeconds: Int = 600
+  /// Storm control: first backoff ceiling and the largest backoff.
+  public var backoffBaseMs: Int = 1_000
+  public var backoffCapMs: Int = 300_000
 
   public enum VaultBackend: Equatable {
     case file
@@ -73,6 +80,15 @@ public struct AgentConfig: Equatable {
           throw invalid("expected os-release:/path, keyvalue:/path:KEY or uboot-env:/path:KEY")
         }
         firmwareVersionSource = source
+      case "state_file":
+        guard entry.value.utf8.first == UInt8(ascii: "/") else { throw invalid("must be an absolute path") }
+        stateFile = entry.value
+      case "reauth_spread_seconds":
+        reauthSpreadSeconds = try Self.integer(entry.value, in: 0...86_400, invalid)
+      case "backoff_base_ms":
+        backoffBaseMs = try Self.integer(entry.value, in: 1...600_000, invalid)
+      case "backoff_cap_ms":
+        backoffCapMs = try Self.integer(entry.value, in: 1...3_600_000, invalid)
       default:
         throw .unknownKey(path: file.path, line: entry.line, key: entry.key)
       }
@@ -82,6 +98,14 @@ public struct AgentConfig: Equatable {
         path: file.path, line: 0, key: "server",
         reason: "http:// needs allow_insecure_http = yes (development only)")
     }
+  }
+
+  /// The storm-control settings the daemon runs with.
+  public var stormPolicy: StormPolicy {
+    StormPolicy(
+      reauthSpreadMilliseconds: Int64(reauthSpreadSeconds) * 1_000,
+      backoffBaseMilliseconds: Int64(backoffBaseMs),
+      backoffCapMilliseconds: Int64(max(backoffCapMs, backoffBaseMs)))
   }
 
   public var httpPolicy: HTTPPolicy {
