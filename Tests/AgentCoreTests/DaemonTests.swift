@@ -53,7 +53,7 @@ import Testing
     let path = directory.appendingPathComponent("state").path
     let file = StateFile(path: path)
     try file.write("state=a\n")
-    FileManager.default.createFile(atPath: path + ".tmp", contents: Data("stale".utf8))
+    _ = FileManager.default.createFile(atPath: path + ".tmp", contents: Data("stale".utf8))
     try file.write("state=b\n")
     #expect(try String(contentsOfFile: path, encoding: .utf8) == "state=b\n")
     #expect(!FileManager.default.fileExists(atPath: path + ".tmp"))
