@@ -30,6 +30,9 @@ start=$(date +%s)
 stage "setup: Debian packages"
 cross/setup-host.sh
 
+stage "setup: the reference cloud's Python packages (before any test uses them)"
+Tests/refcloud/setup.sh
+
 stage "swift format lint"
 swift format lint --strict --recursive Package.swift Sources Tests
 echo "lint clean"

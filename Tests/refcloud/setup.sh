@@ -8,6 +8,12 @@ venv="${REFCLOUD_VENV:-$repo/.venv-refcloud}"
 req="$here/requirements.txt"
 py="${PYTHON:-python3}"
 
+# Tests running in parallel may call this at the same moment on a fresh
+# clone: one of them builds the venv while the others wait for it.
+mkdir -p "$(dirname "$venv")"
+exec 9>"$venv.lock"
+flock 9
+
 if [ ! -x "$venv/bin/python" ]; then
     if ! "$py" -c 'import venv, ensurepip' >/dev/null 2>&1; then
         if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
