@@ -11,20 +11,10 @@
 # DEMO=1 prints the agent's log lines as they come (used by ./demo.sh).
 set -eu
 
-usage="usage: Tests/blackbox/handshake.sh hosted|x86_64|aarch64|armv7 [BINARY]"
-case "${1:-}" in
-  -h|--help) echo "$usage"; exit 0 ;;
-  hosted|x86_64|aarch64|armv7) ;;
-  *) echo "$usage" >&2; exit 64 ;;
-esac
-arch=$1
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-if [ "$arch" = hosted ]; then
-  binary=${2:-$repo/.build/debug/camera-agent}
-else
-  binary=${2:-$repo/out/$arch/camera-agent}
-fi
-[ -x "$binary" ] || { echo "handshake: no binary at $binary" >&2; exit 1; }
+# shellcheck source=Tests/blackbox/lib.sh
+. "$repo/Tests/blackbox/lib.sh"
+select_target handshake "$@"
 python=$("$repo/Tests/refcloud/setup.sh" | tail -n 1)
 
 work=$(mktemp -d)
@@ -38,8 +28,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# shellcheck source=Tests/blackbox/lib.sh
-. "$repo/Tests/blackbox/lib.sh"
 
 say() { echo "handshake [$arch]: $*"; }
 die() { echo "handshake [$arch]: FAIL: $*" >&2; sed 's/^/  agent: /' "$work/agent.err" >&2 || true; exit 1; }

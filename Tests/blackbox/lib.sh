@@ -38,3 +38,24 @@ summary() {
   echo "$1 [$arch]: $passed passed, $failed failed"
   [ "$failed" = 0 ]
 }
+
+# select_target NAME ARGS...: parses `hosted|x86_64|aarch64|armv7 [BINARY]`
+# for the script NAME; sets $arch and $binary (default: the hosted debug
+# build, or cross/build.sh's out/ARCH binary). Needs $repo.
+select_target() {
+  local name=$1
+  shift
+  local usage="usage: Tests/blackbox/$name.sh hosted|x86_64|aarch64|armv7 [BINARY]"
+  case "${1:-}" in
+    -h|--help) echo "$usage"; exit 0 ;;
+    hosted|x86_64|aarch64|armv7) ;;
+    *) echo "$usage" >&2; exit 64 ;;
+  esac
+  arch=$1
+  if [ "$arch" = hosted ]; then
+    binary=${2:-$repo/.build/debug/camera-agent}
+  else
+    binary=${2:-$repo/out/$arch/camera-agent}
+  fi
+  [ -x "$binary" ] || { echo "$name: no binary at $binary" >&2; exit 1; }
+}

@@ -6,20 +6,10 @@
 # read-only flash, full disk) gives a clear error and changes nothing.
 set -eu
 
-usage="usage: Tests/blackbox/vault-cli.sh hosted|x86_64|aarch64|armv7 [BINARY]"
-case "${1:-}" in
-  -h|--help) echo "$usage"; exit 0 ;;
-  hosted|x86_64|aarch64|armv7) ;;
-  *) echo "$usage" >&2; exit 64 ;;
-esac
-arch=$1
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-if [ "$arch" = hosted ]; then
-  binary=${2:-$repo/.build/debug/camera-agent}
-else
-  binary=${2:-$repo/out/$arch/camera-agent}
-fi
-[ -x "$binary" ] || { echo "vault-cli: no binary at $binary" >&2; exit 1; }
+# shellcheck source=Tests/blackbox/lib.sh
+. "$repo/Tests/blackbox/lib.sh"
+select_target vault-cli "$@"
 
 work=$(mktemp -d)
 mounts=()
@@ -29,8 +19,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# shellcheck source=Tests/blackbox/lib.sh
-. "$repo/Tests/blackbox/lib.sh"
 
 head -c 32 /dev/urandom >"$work/huk-a"
 head -c 32 /dev/urandom >"$work/huk-b"
