@@ -13,34 +13,6 @@ import Testing
     let description: String
   }
 
-  /// Runs a program with stdin from /dev/null and stdout/stderr to files
-  /// (never pipes: a pipe's write end can leak into a child another test
-  /// starts concurrently, and reading to end-of-file then never finishes).
-  static func run(_ executable: String, _ arguments: [String], in directory: URL, name: String) throws -> (
-    status: Int32, stdout: String, stderr: String
-  ) {
-    let outURL = directory.appendingPathComponent("\(name).stdout")
-    let errURL = directory.appendingPathComponent("\(name).stderr")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    let out = try FileHandle(forWritingTo: outURL)
-    let err = try FileHandle(forWritingTo: errURL)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    process.waitUntilExit()
-    try out.close()
-    try err.close()
-    return (
-      process.terminationStatus, try String(contentsOf: outURL, encoding: .utf8),
-      try String(contentsOf: errURL, encoding: .utf8)
-    )
-  }
-
   /// The reference cloud's venv python, from `Tests/refcloud/setup.sh`
   /// (idempotent; it creates the venv only if it is missing). Failing here is
   /// a test failure, not a skip: the interop check must not silently vanish.
@@ -49,7 +21,7 @@ import Testing
     guard FileManager.default.isExecutableFile(atPath: setup) else {
       throw InteropFailure(description: "\(setup) is missing or not executable")
     }
-    let result = try run(setup, [], in: scratch, name: "setup")
+    let result = try AgentRun.run(executable: URL(fileURLWithPath: setup), [])
     let lines = result.stdout.split(separator: "\n")
     guard result.status == 0, let last = lines.last,
       FileManager.default.isExecutableFile(atPath: String(last))
@@ -231,13 +203,13 @@ import Testing
     let checkerURL = scratch.appendingPathComponent("check.py")
     try Data(lines).write(to: casesURL)
     try Data(Self.checker.utf8).write(to: checkerURL)
-    let result = try Self.run(
-      "/usr/bin/env",
+    let result = try AgentRun.run(
+      executable: URL(fileURLWithPath: "/usr/bin/env"),
       [
         "REFCLOUD_PARENT=" + TestPaths.repository.appendingPathComponent("Tests").path, python,
         checkerURL.path,
         casesURL.path,
-      ], in: scratch, name: "check")
+      ])
     let output = result.stdout + result.stderr
     #expect(result.status == 0, "joserfc/refcloud refused the agent's tokens:\n\(output)")
     #expect(result.stdout.hasPrefix("checked 15 tokens, 0 failures"), "\(output)")
@@ -252,13 +224,13 @@ import Testing
     tampered[0] =
       String(victim[..<flipped]) + String(replacement) + String(victim[victim.index(after: flipped)...])
     try Data((tampered.joined(separator: "\n") + "\n").utf8).write(to: casesURL)
-    let refused = try Self.run(
-      "/usr/bin/env",
+    let refused = try AgentRun.run(
+      executable: URL(fileURLWithPath: "/usr/bin/env"),
       [
         "REFCLOUD_PARENT=" + TestPaths.repository.appendingPathComponent("Tests").path, python,
         checkerURL.path,
         casesURL.path,
-      ], in: scratch, name: "check-tampered")
+      ])
     #expect(refused.status == 1, "\(refused.stdout)\(refused.stderr)")
     #expect(refused.stdout.hasPrefix("checked 15 tokens, 1 failures"), "\(refused.stdout)\(refused.stderr)")
     #expect(refused.stderr.hasPrefix("case 0 (dpop): BadSignatureError"), "\(refused.stderr)")

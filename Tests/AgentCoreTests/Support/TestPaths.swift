@@ -30,6 +30,13 @@ struct AgentRun {
   /// into a fixture process started concurrently by another test, and then
   /// reading to end-of-file never finishes.
   static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> AgentRun {
+    try run(executable: TestPaths.agentBinary, arguments, environment: environment)
+  }
+
+  /// Runs any program the same way (stdin from /dev/null, output to files).
+  static func run(executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws
+    -> AgentRun
+  {
     let directory = FileManager.default.temporaryDirectory
       .appendingPathComponent("agent-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -41,7 +48,7 @@ struct AgentRun {
     let out = try FileHandle(forWritingTo: outURL)
     let err = try FileHandle(forWritingTo: errURL)
     let process = Process()
-    process.executableURL = TestPaths.agentBinary
+    process.executableURL = executable
     process.arguments = arguments
     if let environment { process.environment = environment }
     process.standardInput = FileHandle.nullDevice
