@@ -157,8 +157,8 @@ backoff_cap_ms = 4000
 log_level = debug
 syslog_socket = $work/syslog.sock
 hook = $work/hook.sh
-report_interval_seconds = 60
-report_jitter_seconds = 0
+report_interval_seconds = 10
+report_jitter_seconds = 4
 CONF
 state="$work/run/state"
 
@@ -210,7 +210,17 @@ kill -USR1 "$agent_pid"
 wait_for 60 "state=reauth_pending" grep -qx state=reauth_pending "$state"
 owner approve "$(sed -n 's/^user_code=//p' "$state")" >/dev/null
 wait_for 60 "state=active again" grep -qx state=active "$state"
-wait_for 30 "the report after re-activation" accepted 3
+wait_for 30 "the report after re-activation" sh -c "[ \$(sed -n '/state reauth_pending -> active\$/,\$p' '$work/agent.err' | grep -c 'report accepted') -ge 1 ]"
+# Two periodic reports more, without any signal: every 10 s plus 0..4 s.
+wait_for 40 "two periodic reports" sh -c "[ \$(sed -n '/state reauth_pending -> active\$/,\$p' '$work/agent.err' | grep -c 'report accepted') -ge 3 ]"
+"$python" - "$work/cloud/requests.jsonl" "$device" <<'PY' >"$work/gaps.txt" && check "periodic reports came every 10..14 s (+1 s slack): gaps $(cat "$work/gaps.txt")" true || check "periodic reports came every 10..14 s (+1 s slack): gaps $(cat "$work/gaps.txt")" false
+import json, sys
+times = [r["time"] for r in map(json.loads, open(sys.argv[1]))
+         if r["path"] == f"/v1/devices/{sys.argv[2]}/report" and r["method"] == "POST" and r["status"] == 200]
+gaps = [round(b - a, 1) for a, b in zip(times[-3:], times[-2:])]
+print(" ".join(map(str, gaps)))
+sys.exit(0 if len(gaps) == 2 and all(9.5 <= g <= 15.5 for g in gaps) else 1)
+PY
 kill -TERM "$agent_pid"
 set +e
 wait "$agent_pid"

@@ -129,8 +129,8 @@ public struct AgentConfig: Equatable {
         hookTimeoutMs = try Self.integer(entry.value, in: 100...60_000, invalid)
       case "report_interval_seconds":
         reportIntervalSeconds = try Self.integer(entry.value, in: 0...604_800, invalid)
-        if reportIntervalSeconds != 0 && reportIntervalSeconds < 60 {
-          throw invalid("\(reportIntervalSeconds) is below 60 (0 turns periodic reports off)")
+        if reportIntervalSeconds != 0 && reportIntervalSeconds < 10 {
+          throw invalid("\(reportIntervalSeconds) is below 10 (0 turns periodic reports off)")
         }
       case "report_jitter_seconds":
         reportJitterSeconds = try Self.integer(entry.value, in: 0...86_400, invalid)
