@@ -229,6 +229,31 @@ set -e
 agent_pid=""
 check "the daemon stopped with exit 0 on SIGTERM" test "$agent_status" = 0
 
+# --- hostile firmware-version sources: refused with a clear error, never a malformed body
+cp "$board/etc/vendor/device-info" "$work/device-info.good"
+hostile() {
+  local name=$1
+  run --config "$work/agent.conf" report --dry-run
+  cat "$work/out" "$work/err" >>"$work/cli.txt"
+  check "firmware version $name: report --dry-run exits 1, prints no body, says why" \
+    sh -c "[ '$status' = 1 ] && [ ! -s '$work/out' ] && grep -q 'firmware' '$work/err'"
+}
+printf 'FW_VERSION=4.2.1"}, "ssid": "x\n' >"$board/etc/vendor/device-info"
+hostile "with quotes and JSON"
+printf 'FW_VERSION=4.2\0331\a\n' >"$board/etc/vendor/device-info"
+hostile "with control characters"
+printf 'FW_VERSION=\n' >"$board/etc/vendor/device-info"
+hostile "empty"
+{ printf 'FW_VERSION='; head -c 10485760 /dev/zero | tr '\0' '7'; echo; } >"$board/etc/vendor/device-info"
+hostile "10 MB long"
+printf 'MODEL=CX-200\n' >"$board/etc/vendor/device-info"
+hostile "key missing"
+rm "$board/etc/vendor/device-info"
+hostile "file missing"
+cp "$work/device-info.good" "$board/etc/vendor/device-info"
+run --config "$work/agent.conf" report --dry-run
+check "the restored source gives the same body again" sh -c "[ '$status' = 0 ] && cmp -s '$work/out' '$work/dry-run.txt'"
+
 # --- the vault's bytes, then wipe (which revokes at the cloud first)
 cat "$work"/vault/* >"$work/vault-bytes.bin"
 check "the vault holds bytes to scan ($(stat -c %s "$work/vault-bytes.bin") B)" test -s "$work/vault-bytes.bin"
