@@ -464,11 +464,10 @@ class FakeConsole:
                         break
                     os.write(master, data)
                 if master in r:
-                    try:
-                        data = os.read(master, 4096)
-                    except OSError:
-                        break
+                    data = os.read(master, 4096)   # EIO once the shell is gone
                     conn.sendall(data)
+        except OSError:
+            pass                                   # either side hung up: end the session
         finally:
             conn.close()
             os.close(master)
