@@ -26,6 +26,7 @@ import base64
 import email.utils
 import fcntl
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -50,6 +51,7 @@ EXIT_STOPPED = 2            # --stop-after reached; resume with the same journal
 EXIT_USAGE = 64             # bad arguments
 EXIT_DATAERR = 65           # the batch file or the journal is not valid
 EXIT_NOINPUT = 66           # an input file cannot be read
+EXIT_IOERR = 74             # the journal or the audit log cannot be written
 EXIT_LOCKED = 75            # another run holds the journal
 EXIT_NOPERM = 77            # the factory token file is readable by others
 
@@ -372,13 +374,16 @@ class Cloud:
             resp = self.opener.open(req, timeout=self.timeout)
         except urllib.error.HTTPError as e:
             resp = e
-        except (urllib.error.URLError, OSError, ssl.SSLError) as e:
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
             reason = getattr(e, "reason", e)
             raise BoardError(f"cloud: POST {path}: {clean(str(reason))}") from None
-        with resp:
-            status = resp.code if isinstance(resp, urllib.error.HTTPError) else resp.status
-            raw = resp.read(MAX_HTTP_BODY + 1)
-            date = resp.headers.get("Date")
+        try:
+            with resp:
+                status = resp.code if isinstance(resp, urllib.error.HTTPError) else resp.status
+                raw = resp.read(MAX_HTTP_BODY + 1)
+                date = resp.headers.get("Date")
+        except (OSError, http.client.HTTPException) as e:
+            raise BoardError(f"cloud: POST {path}: reading the answer failed: {clean(str(e))}") from None
         if 300 <= status < 400:
             raise BoardError(f"cloud: POST {path}: redirect (HTTP {status}) refused")
         if len(raw) > MAX_HTTP_BODY:
@@ -865,6 +870,7 @@ exit status:
   2   stopped by --stop-after; run again with the same --journal to go on
   64  bad arguments          65  the batch file or the journal is invalid
   66  an input file cannot be read
+  74  the journal or the audit log cannot be written (stopped there)
   75  another run holds this journal
   77  the factory token file is readable by group or others
   130/143  interrupted by SIGINT/SIGTERM (resume with the same --journal)
@@ -935,6 +941,10 @@ def main(argv: list[str]) -> int:
             continue
         try:
             outcome = station.provision(did, board, prefix)
+        except OSError as e:
+            # Only the station's own files get here (board and cloud errors are BoardError).
+            raise Fatal(EXIT_IOERR, f"{label}: cannot write the journal or the audit log: "
+                                    f"{e.strerror or e}; stopped") from None
         except BoardError as e:
             message = clean(str(e))
             say(f"{prefix} FAILED: {message}")
