@@ -188,8 +188,7 @@ import Testing
     #expect(config.effectiveReportJitterSeconds == 360)
     let off = try AgentConfig(file: try ConfigFile(path: "t.conf", text: Array("syslog = no".utf8)))
     #expect(off.syslogSocket == nil)
-    for bad in ["log_level = loud", "report_interval_seconds = 9", "hook = relative/hook", "syslog = maybe"]
-    {
+    for bad in ["log_level = loud", "report_interval_seconds = 9", "hook = relative/hook", "syslog = maybe"] {
       let file = try ConfigFile(path: "t.conf", text: Array(bad.utf8))
       #expect(throws: ConfigError.self) { try AgentConfig(file: file) }
     }
