@@ -13,7 +13,7 @@ say() { echo "$script [$arch]: $*"; }
 # die MESSAGE: the agent's current log ($agent_log) goes with the failure.
 die() {
   echo "$script [$arch]: FAIL: $*" >&2
-  [ -n "${agent_log:-}" ] && sed 's/^/  agent: /' "$agent_log" >&2
+  [ -f "${agent_log:-}" ] && sed 's/^/  agent: /' "$agent_log" >&2
   exit 1
 }
 
@@ -94,8 +94,9 @@ ${3:-}
 CONF
 }
 
-# provision_board CONFIG DEVICE_ID: `camera-agent provision`, then the factory
-# registers the public key with the cloud (201).
+# provision_board CONFIG DEVICE_ID: `camera-agent provision` (dies if it
+# fails), then the factory registers the public key with the cloud; returns 1
+# unless the cloud answered 201 (its answer is in $work/factory.json).
 provision_board() {
   run --config "$1" provision --device-id "$2"
   [ "$status" = 0 ] || die "provision $2 exited $status: $(cat "$work/err")"
@@ -104,7 +105,7 @@ provision_board() {
   code=$(cloud -o "$work/factory.json" -w '%{http_code}' -X POST "$url/factory/devices" \
     -H "Authorization: Bearer $(cat "$cloud_dir/factory_token")" -H 'Content-Type: application/json' \
     --data "{\"device_id\":\"$2\",\"jwk\":$jwk,\"force\":false}")
-  [ "$code" = 201 ] || die "factory registration of $2 answered $code: $(cat "$work/factory.json")"
+  [ "$code" = 201 ]
 }
 
 # start_agent LOG ARGS...: `camera-agent ARGS` in the background, stderr to

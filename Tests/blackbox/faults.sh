@@ -123,7 +123,7 @@ backoff_base_ms = 300
 backoff_cap_ms = 2000'
 write_config "$conf" board "$agent_settings"
 state=$work/board/run/state
-provision_board "$conf" "$device"
+provision_board "$conf" "$device" || die "factory registration of $device: $(cat "$work/factory.json")"
 
 start_agent "$work/agent.err" --config "$conf" run
 wait_for 60 "a user_code in the state file" grep -q '^user_code=' "$state"
@@ -415,7 +415,7 @@ scenario_1970() {
   fi
   write_config "$conf8" board1970 "$agent_settings"
   state8=$work/board1970/run/state
-  provision_board "$conf8" "$dev8"
+  provision_board "$conf8" "$dev8" || die "factory registration of $dev8: $(cat "$work/factory.json")"
   # The clock starts at 1970-01-03 and runs; monotonic time is left alone.
   agent_env=("LD_PRELOAD=$lib" "FAKETIME=@1970-01-03 00:00:00" "DONT_FAKE_MONOTONIC=1")
   start_agent "$work/agent1970.err" --config "$conf8" run
