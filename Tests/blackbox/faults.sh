@@ -36,7 +36,8 @@ script=faults
 select_target faults "$@"
 
 work=$(mktemp -d)
-trap 'cloud_cleanup; rm -rf "$work"' EXIT
+# KEEP=1 leaves the logs, the cloud's state and records in $work for a look.
+trap 'cloud_cleanup; if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi' EXIT
 started=$(date +%s)
 
 # --- helpers over the cloud's records and state
