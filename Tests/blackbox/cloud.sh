@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The reference cloud and `camera-agent run` for the black-box session
 # scripts (sourced after lib.sh, not run): start and stop the cloud, talk to
 # it as the owner, the factory and the test controls, provision a board, and

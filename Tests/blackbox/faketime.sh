@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # libfaketime for the black-box scripts (sourced, not run): a board whose
 # clock starts at 1970 is the agent under LD_PRELOAD=libfaketime.so.1.
 # Needs: $repo.

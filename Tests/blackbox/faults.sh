@@ -38,6 +38,7 @@ select_target faults "$@"
 work=$(mktemp -d)
 # KEEP=1 leaves the logs, the cloud's state and records in $work for a look.
 trap 'cloud_cleanup; if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi' EXIT
+trap 'exit 130' INT TERM
 started=$(date +%s)
 
 # --- helpers over the cloud's records and state
@@ -409,7 +410,7 @@ finish_main() {
 
 # --- 8. a device clock at 1970
 scenario_1970() {
-  local lib dev8=cam-faults-1970 conf8=$work/agent1970.conf state8 expires now
+  local lib dev8=cam-faults-1970 conf8=$work/agent1970.conf state8
   if ! lib=$(faketime_lib "$arch"); then
     check "8 1970 clock: libfaketime for $arch" false
     return

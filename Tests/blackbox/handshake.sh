@@ -21,6 +21,7 @@ select_target handshake "$@"
 
 work=$(mktemp -d)
 trap 'cloud_cleanup; rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
 agent_log=$work/agent.err
 
 # --- the reference cloud
