@@ -13,8 +13,9 @@
 #   7. the session lifecycle through `camera-agent run` against the reference
 #      cloud (activation, report, mass logout, re-activation, SIGTERM): hosted,
 #      and the aarch64 binary under qemu-aarch64
-#   8. the vault bench (prints figures)
-#   9. the reference cloud's own test suite
+#   8. the privacy canary test through `camera-agent run` (hosted and aarch64)
+#   9. the vault bench (prints figures)
+#  10. the reference cloud's own test suite
 set -eu
 
 case "${1:-}" in
@@ -59,6 +60,10 @@ Tests/blackbox/mtd-nandsim.sh
 stage "session lifecycle through 'camera-agent run' against the reference cloud: hosted, and aarch64 under qemu-aarch64"
 Tests/blackbox/handshake.sh hosted
 Tests/blackbox/handshake.sh aarch64
+
+stage "privacy canaries: nothing from the board's network files in requests, logs, syslog, state, hook env or vault"
+Tests/blackbox/canary.sh hosted
+Tests/blackbox/canary.sh aarch64
 
 stage "vault bench (figures, not assertions)"
 swift build -c release --product vault-bench

@@ -10,5 +10,6 @@
 #include "shim_curl.h"
 #include "shim_storage.h"
 #include "shim_daemon.h"
+#include "shim_log.h"
 
 #endif

@@ -91,6 +91,7 @@ vault_path = $dir/vault
 key_source = development
 firmware_version_source = os-release:$dir/os-release
 state_file = $dir/run/state
+syslog = no
 ${3:-}
 CONF
 }

@@ -32,8 +32,8 @@ public enum AgentCLI {
     case .status:
       var command = StatusCommand()
       return withConfig(invocation) { VaultAccess.run(&command, config: $0) }
-    case .wipe:
-      var command = WipeCommand()
+    case .wipe(let localOnly):
+      var command = WipeCommand(revoke: !localOnly)
       return withConfig(invocation) { VaultAccess.run(&command, config: $0) }
     case .reportDryRun:
       var command = ReportDryRunCommand()

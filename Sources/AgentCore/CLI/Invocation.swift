@@ -6,7 +6,8 @@ public struct Invocation: Equatable {
     case selftest(SelfTestOptions)
     case provision(deviceID: String, force: Bool)
     case status
-    case wipe
+    /// `localOnly`: erase without revoking the session at the cloud.
+    case wipe(localOnly: Bool)
     case reportDryRun
     /// The daemon; `onceActive` exits 0 once active and a report was accepted.
     case run(onceActive: Bool)
@@ -78,8 +79,11 @@ public struct Invocation: Equatable {
       try noArguments(name, rest)
       command = .status
     case "wipe":
-      try noArguments(name, rest)
-      command = .wipe
+      guard rest.isEmpty || rest == ["--local-only"] else {
+        let unknown = rest.first { $0 != "--local-only" } ?? rest[0]
+        throw UsageError(message: "wipe: unknown option '\(unknown)'")
+      }
+      command = .wipe(localOnly: !rest.isEmpty)
     case "report":
       guard rest == ["--dry-run"] else {
         throw UsageError(

@@ -19,7 +19,10 @@ public enum Usage {
                     the public key (JWK and RFC 7638 thumbprint) as JSON;
                     refuses an already provisioned board unless --force
       status        show what the vault holds (never the secret values)
-      wipe          erase both vault slots
+      wipe [--local-only]
+                    revoke the session at the cloud (RFC 7009), then erase both
+                    vault slots; if the revocation fails nothing is erased.
+                    --local-only: erase without telling the cloud
       report --dry-run
                     print exactly the bytes the status report would send
                     (schema 1: device id, firmware version, last activation,
@@ -28,9 +31,11 @@ public enum Usage {
                     the daemon: activates this camera with the cloud (the owner
                     approves the user_code published in state_file), keeps the
                     tokens fresh, re-activates after the cloud ends the session,
-                    reports after each activation; SIGTERM/SIGINT stop, SIGHUP
-                    reloads the configuration, SIGUSR1 reports now. One log line
-                    per state change on stderr. --once-active: exit 0 once
+                    reports after each activation and every
+                    report_interval_seconds; SIGTERM/SIGINT stop, SIGHUP
+                    reloads the configuration, SIGUSR1 reports now. Logs to
+                    stderr and syslog (tokens masked); runs the configured
+                    hook on each state change. --once-active: exit 0 once
                     active and a report was accepted
       reauth        destroy the session (access and refresh tokens, DPoP key)
                     in the vault, keeping the identity; the next run asks the

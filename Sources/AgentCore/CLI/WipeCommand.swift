@@ -1,9 +1,42 @@
-/// `camera-agent wipe`: erases both vault slots. Works on a vault that no
-/// longer opens (that is when it is most needed).
+/// `camera-agent wipe [--local-only]`: ends the session at the cloud, then
+/// erases both vault slots. Works on a vault that no longer opens (that is
+/// when it is most needed): with nothing readable there is nothing to revoke.
+///
+/// When the vault holds a refresh token, it is revoked first (RFC 7009, with
+/// the identity key's client assertion); the cloud ends the whole grant, so
+/// the access token issued with it dies too. If that fails, nothing is
+/// erased: a wiped board whose tokens still work at the cloud is worse than
+/// a board that says so. `--local-only` erases without asking the cloud (a
+/// board with no network), and says that the session may still be live.
 struct WipeCommand: VaultCommand {
+  let revoke: Bool
+
   func run<S: SlotStore>(_ vault: inout Vault<S>, config: AgentConfig) -> Int32 {
     // Opening first lets wipe erase the older slot before the current one.
-    _ = try? vault.open()
+    let opened = try? vault.open()
+    if let contents = opened ?? nil, let refreshToken = contents.refreshToken {
+      if revoke {
+        guard !config.server.isEmpty else {
+          Console.err(
+            "camera-agent: the vault holds a session but server is not set, so it cannot be revoked; nothing was wiped (wipe --local-only erases without revoking)"
+          )
+          return ExitCode.config
+        }
+        switch Self.revokeAtCloud(contents: contents, refreshToken: refreshToken, config: config) {
+        case .success:
+          Console.out("session revoked at the cloud (RFC 7009)")
+        case .failure(let error):
+          Console.err(
+            "camera-agent: could not revoke the session at the cloud: \(error.description); nothing was wiped (wipe --local-only erases without revoking)"
+          )
+          return ExitCode.failure
+        }
+      } else {
+        Console.err(
+          "camera-agent: warning: --local-only: the session was not revoked at the cloud; its tokens stay valid there until they expire or are revoked"
+        )
+      }
+    }
     do {
       try vault.wipe()
     } catch {
@@ -12,5 +45,46 @@ struct WipeCommand: VaultCommand {
     }
     Console.out("vault wiped: both slots erased")
     return ExitCode.ok
+  }
+
+  enum RevokeFailure: Error {
+    case key(CryptoError)
+    case cloud(CloudError)
+
+    var description: String {
+      switch self {
+      case .key(let error): return "vault keys: \(error.description)"
+      case .cloud(let error): return error.description
+      }
+    }
+  }
+
+  static func revokeAtCloud(contents: VaultContents, refreshToken: SecretBytes, config: AgentConfig)
+    -> Result<Void, RevokeFailure>
+  {
+    guard let identityDER = contents.identityKey else { return .failure(.cloud(.notDiscovered)) }
+    let identityKey: P256PrivateKey
+    let sessionKey: P256PrivateKey
+    do throws(CryptoError) {
+      identityKey = try P256PrivateKey.fromDER(identityDER)
+      if let der = contents.dpopKey {
+        sessionKey = try P256PrivateKey.fromDER(der)
+      } else {
+        sessionKey = try P256PrivateKey.generate()
+      }
+    } catch {
+      return .failure(.key(error))
+    }
+    var client = CloudClient(
+      transport: CurlTransport(policy: config.httpPolicy), random: SystemRandom(),
+      clock: ClockCorrection(clock: SystemWallClock()), issuer: config.server, deviceID: contents.deviceID,
+      identityKey: identityKey, sessionKey: sessionKey, allowPlainHTTP: config.allowInsecureHTTP)
+    do throws(CloudError) {
+      try client.discover()
+      try client.revoke(refreshToken: refreshToken)
+    } catch {
+      return .failure(.cloud(error))
+    }
+    return .success(())
   }
 }

@@ -26,6 +26,23 @@ public struct AgentConfig: Equatable {
   /// Storm control: first backoff ceiling and the largest backoff.
   public var backoffBaseMs: Int = 1_000
   public var backoffCapMs: Int = 300_000
+  /// Lines below this level are dropped (stderr and syslog alike).
+  public var logLevel: LogLevel = .info
+  /// Log lines also go to this syslog socket; nil sends them to stderr only.
+  public var syslogSocket: String? = "/dev/log"
+  /// Run on every change of the local state, with the state file's values
+  /// in its environment (and nothing else); nil runs nothing.
+  public var hook: String? = nil
+  /// A hook still running after this long is killed.
+  public var hookTimeoutMs: Int = 5_000
+  /// A status report goes out this often while the session is active (plus
+  /// a random jitter), besides the one after each activation and on SIGUSR1.
+  /// 0 turns the periodic report off.
+  public var reportIntervalSeconds: Int = 21_600
+  /// Up to this many seconds, chosen at random each time, are added to the
+  /// interval so that a fleet does not report in step. Default: a tenth of
+  /// the interval.
+  public var reportJitterSeconds: Int? = nil
 
   public enum VaultBackend: Equatable {
     case file
@@ -89,6 +106,34 @@ public struct AgentConfig: Equatable {
         backoffBaseMs = try Self.integer(entry.value, in: 1...600_000, invalid)
       case "backoff_cap_ms":
         backoffCapMs = try Self.integer(entry.value, in: 1...3_600_000, invalid)
+      case "log_level":
+        guard let level = LogLevel.parse(entry.value) else {
+          throw invalid("expected error, warning, notice, info or debug")
+        }
+        logLevel = level
+      case "syslog":
+        switch entry.value {
+        case "yes", "true", "1": syslogSocket = syslogSocket ?? "/dev/log"
+        case "no", "false", "0": syslogSocket = nil
+        default: throw invalid("expected yes or no")
+        }
+      case "syslog_socket":
+        guard entry.value.utf8.first == UInt8(ascii: "/"), entry.value.utf8.count < 108 else {
+          throw invalid("must be an absolute path shorter than 108 bytes")
+        }
+        syslogSocket = entry.value
+      case "hook":
+        guard entry.value.utf8.first == UInt8(ascii: "/") else { throw invalid("must be an absolute path") }
+        hook = entry.value
+      case "hook_timeout_ms":
+        hookTimeoutMs = try Self.integer(entry.value, in: 100...60_000, invalid)
+      case "report_interval_seconds":
+        reportIntervalSeconds = try Self.integer(entry.value, in: 0...604_800, invalid)
+        if reportIntervalSeconds != 0 && reportIntervalSeconds < 10 {
+          throw invalid("\(reportIntervalSeconds) is below 10 (0 turns periodic reports off)")
+        }
+      case "report_jitter_seconds":
+        reportJitterSeconds = try Self.integer(entry.value, in: 0...86_400, invalid)
       default:
         throw .unknownKey(path: file.path, line: entry.line, key: entry.key)
       }
@@ -99,6 +144,9 @@ public struct AgentConfig: Equatable {
         reason: "http:// needs allow_insecure_http = yes (development only)")
     }
   }
+
+  /// The jitter added to each periodic report interval, in seconds.
+  public var effectiveReportJitterSeconds: Int { reportJitterSeconds ?? reportIntervalSeconds / 10 }
 
   /// The storm-control settings the daemon runs with.
   public var stormPolicy: StormPolicy {

@@ -14,8 +14,14 @@
 /// - a report follows each activation and each SIGUSR1; a failed report is
 ///   logged and never holds up the session.
 ///
-/// Log lines go to stderr and never carry a token: `SecretBytes` cannot be
-/// printed, and no token is ever turned into a `String` here.
+/// Reports also go out every `report_interval_seconds` plus a random jitter
+/// while active; a failed one is retried on its own backoff timer, which
+/// never moves a session timer.
+///
+/// Log lines go through `Logger` (stderr and syslog) and never carry a token:
+/// `LogMessage` refuses a `SecretBytes`, no token is ever turned into a
+/// `String` here, and token-shaped text is masked anyway. Each change of the
+/// state file also runs the configured hook (`TransitionHook`).
 struct Daemon<Store: SlotStore> {
   typealias Client = CloudClient<CurlTransport, SystemRandom, SystemWallClock>
 
@@ -46,6 +52,11 @@ struct Daemon<Store: SlotStore> {
   private var parked = false
   /// Set when the loop must end (a vault that cannot be written).
   private var exitCode: Int32? = nil
+  /// When the next periodic report (or the retry of a failed one) is due.
+  private var nextReportAt: Int64? = nil
+  /// Consecutive failed reports, for the report's own backoff.
+  private var reportFailures = 0
+  private let logger: Logger
 
   init(vault: Vault<Store>, config: AgentConfig, onceActive: Bool, reloadConfig: @escaping () -> AgentConfig?)
   {
@@ -53,6 +64,8 @@ struct Daemon<Store: SlotStore> {
     self.config = config
     self.onceActive = onceActive
     self.reloadConfig = reloadConfig
+    self.logger = Logger(
+      level: config.logLevel, syslogPath: config.syslogSocket, clock: { SystemWallClock().seconds() })
   }
 
   mutating func run() -> Int32 {
@@ -60,11 +73,11 @@ struct Daemon<Store: SlotStore> {
     do {
       signals = try SignalSource.open()
     } catch {
-      log("cannot set up signals: \(error.description)")
+      logger.error("cannot set up signals: \(error.description)")
       return ExitCode.software
     }
     guard !config.server.isEmpty else {
-      log("server is not set in the configuration")
+      logger.error("server is not set in the configuration")
       return ExitCode.config
     }
     load()
@@ -88,6 +101,10 @@ struct Daemon<Store: SlotStore> {
         if exitCode != nil { break }
       }
       if exitCode == nil { feed(.tick) }
+      if exitCode == nil, case .active = state, let due = nextReportAt, due <= now() {
+        nextReportAt = nil
+        sendReport()
+      }
     }
     return exitCode ?? ExitCode.failure
   }
@@ -100,7 +117,7 @@ struct Daemon<Store: SlotStore> {
     do {
       opened = try vault.open()
     } catch {
-      log("vault: \(error.description)")
+      logger.error("vault: \(error.description)")
       exitCode = ExitCode.failure
       return
     }
@@ -109,7 +126,7 @@ struct Daemon<Store: SlotStore> {
     deviceCode = nil
     grantKeyReady = false
     guard let opened, let identityDER = opened.identityKey else {
-      log("not provisioned: run 'camera-agent provision', then send SIGHUP")
+      logger.notice("not provisioned: run 'camera-agent provision', then send SIGHUP")
       feed(.loadedNothing)
       return
     }
@@ -123,7 +140,7 @@ struct Daemon<Store: SlotStore> {
         sessionKey = try P256PrivateKey.generate()
       }
     } catch {
-      log("vault keys: \(error.description)")
+      logger.error("vault keys: \(error.description)")
       exitCode = ExitCode.failure
       return
     }
@@ -136,7 +153,7 @@ struct Daemon<Store: SlotStore> {
     // before any token expiry is compared. A failure here is retried by the
     // first step, under storm control.
     if case .failure(let error) = call({ _ throws(CloudError) in }) {
-      log("discovery: \(error.description)")
+      logger.warning("discovery: \(error.description)")
     }
     if opened.accessToken != nil, opened.refreshToken != nil, opened.dpopKey != nil,
       let expiry = opened.accessTokenExpiry
@@ -149,10 +166,11 @@ struct Daemon<Store: SlotStore> {
 
   private mutating func reload() {
     guard let fresh = reloadConfig() else {
-      log("configuration reload failed; keeping the previous settings")
+      logger.error("configuration reload failed; keeping the previous settings")
       return
     }
     config = fresh
+    logger.configure(level: config.logLevel, syslogPath: config.syslogSocket)
     log("configuration reloaded")
     published = nil
     if client == nil || parked {
@@ -190,7 +208,7 @@ struct Daemon<Store: SlotStore> {
   private mutating func transition(to next: SessionState) {
     state = next
     if next.name != stateName {
-      log("state \(stateName) -> \(next.name)")
+      logger.notice("state \(stateName) -> \(next.name)")
       stateName = next.name
     }
     publish(next)
@@ -204,7 +222,24 @@ struct Daemon<Store: SlotStore> {
       try StateFile(path: config.stateFile).write(text)
       published = text
     } catch {
-      log("state file \(config.stateFile): \(error.description)")
+      logger.error("state file \(config.stateFile): \(error.description)")
+    }
+    runHook(stateFileText: text)
+  }
+
+  /// Runs the configured hook with the state file's values; waits for it.
+  private func runHook(stateFileText: String) {
+    guard let path = config.hook else { return }
+    let hook = TransitionHook(path: path, timeoutMilliseconds: config.hookTimeoutMs)
+    switch hook.run(environment: TransitionHook.environment(stateFileText: stateFileText)) {
+    case .exited(0):
+      break
+    case .exited(let status):
+      logger.warning("hook \(path) exited \(status)")
+    case .killedAfterTimeout:
+      logger.warning("hook \(path) still running after \(config.hookTimeoutMs) ms; killed")
+    case .notStarted(let error):
+      logger.error("hook: \(error.description)")
     }
   }
 
@@ -233,7 +268,7 @@ struct Daemon<Store: SlotStore> {
     let offset = client!.clock.offsetSeconds
     defer {
       if let learned = client?.clock.offsetSeconds, learned != offset {
-        log("clock corrected from the server's Date: local clock + \(learned) s")
+        logger.notice("clock corrected from the server's Date: local clock + \(learned) s")
       }
     }
     do throws(CloudError) {
@@ -251,7 +286,7 @@ struct Daemon<Store: SlotStore> {
       do throws(CryptoError) {
         client?.sessionKey = try P256PrivateKey.generate()
       } catch {
-        log("session key: \(error.description)")
+        logger.error("session key: \(error.description)")
         return transientFailure(.networkError)
       }
       grantKeyReady = true
@@ -287,7 +322,7 @@ struct Daemon<Store: SlotStore> {
       do throws(CryptoError) {
         updated.dpopKey = try key.derRepresentation()
       } catch {
-        log("session key: \(error.description)")
+        logger.error("session key: \(error.description)")
         exitCode = ExitCode.failure
         return nil
       }
@@ -327,7 +362,7 @@ struct Daemon<Store: SlotStore> {
       }
       return .refreshed(accessExpiresAt: expiry)
     case .success(.revoked(let error)):
-      log("refresh refused (\(error.description)): the cloud ended the session")
+      logger.notice("refresh refused (\(error.description)): the cloud ended the session")
       return .revoked(startDelay: spreadDelay())
     case .failure(let error):
       return failed(error, step: "refresh")
@@ -355,7 +390,7 @@ struct Daemon<Store: SlotStore> {
       key = try P256PrivateKey.generate()
       updated.dpopKey = try key.derRepresentation()
     } catch {
-      log("session key: \(error.description)")
+      logger.error("session key: \(error.description)")
       exitCode = ExitCode.failure
       return false
     }
@@ -369,7 +404,7 @@ struct Daemon<Store: SlotStore> {
     do throws(VaultError) {
       try vault.commit(updated, random: &random)
     } catch {
-      log("vault commit failed: \(error.description)")
+      logger.error("vault commit failed: \(error.description)")
       exitCode = ExitCode.failure
       return false
     }
@@ -383,40 +418,79 @@ struct Daemon<Store: SlotStore> {
     guard case .active = state, let contents, let token = contents.accessToken,
       let lastActivation = contents.lastActivation
     else {
-      log("report skipped: no active session")
+      logger.warning("report skipped: no active session")
       return
     }
     guard let source = config.firmwareVersionSource else {
-      log("report skipped: firmware_version_source is not set")
+      logger.warning("report skipped: firmware_version_source is not set")
       return
     }
     let firmware: FirmwareVersion
     do throws(FirmwareVersionSource.Failure) {
       firmware = try source.load()
     } catch {
-      log("report skipped: \(error.description)")
+      logger.warning("report skipped: \(error.description)")
       return
     }
     let report = StatusReport(
       deviceID: contents.deviceID, firmwareVersion: firmware, lastActivation: lastActivation,
       agentVersion: AgentVersion.string)
     guard let body = report.body() else {
-      log("report skipped: last activation time out of range")
+      logger.warning("report skipped: last activation time out of range")
       return
     }
     switch call({ client throws(CloudError) in try client.report(accessToken: token, body: body) }) {
     case .success(.accepted):
       log("report accepted")
       reportAccepted = true
+      reportFailures = 0
+      scheduleNextReport()
     case .success(.tokenRejected(let error)):
-      log("report refused (\(error.description)): refreshing the access token")
+      logger.notice("report refused (\(error.description)): refreshing the access token")
       reportAfterRefresh = true
       // The access token is no longer good: the same event as a vault whose
       // token has just expired.
       feed(.loadedTokens(accessExpiresAt: now()))
     case .failure(let error):
-      log("report failed: \(error.description)")
+      logger.warning("report failed: \(error.description)")
+      retryReport(after: error.stormFailure)
     }
+  }
+
+  /// The next periodic report: the interval plus a random jitter.
+  private mutating func scheduleNextReport() {
+    guard config.reportIntervalSeconds > 0 else {
+      nextReportAt = nil
+      return
+    }
+    var jitter: Int64 = 0
+    let span = UInt64(config.effectiveReportJitterSeconds)
+    if span > 0 {
+      do throws(CryptoError) {
+        jitter = Int64(try random.uniform(below: span + 1))
+      } catch {
+        logger.warning("randomness: \(error.description); no jitter on this report")
+      }
+    }
+    nextReportAt = now() + Int64(config.reportIntervalSeconds) + jitter
+    log("next report in \(Int64(config.reportIntervalSeconds) + jitter) s")
+  }
+
+  /// A failed report is tried again under the backoff policy, on the
+  /// report's own timer: the session's timers never wait for it.
+  private mutating func retryReport(after failure: StormPolicy.Failure) {
+    var milliseconds = config.stormPolicy.backoffCapMilliseconds
+    do throws(CryptoError) {
+      milliseconds =
+        try config.stormPolicy.delayAfter(failure: failure, attempt: reportFailures, random: &random)
+        ?? milliseconds
+    } catch {
+      logger.warning("randomness: \(error.description); waiting the longest backoff")
+    }
+    reportFailures += 1
+    let seconds = max(1, (milliseconds + 999) / 1_000)
+    nextReportAt = now() + seconds
+    log("report retry in \(seconds) s")
   }
 
   // MARK: - Storm control
@@ -425,13 +499,13 @@ struct Daemon<Store: SlotStore> {
   /// for a refused identity (no automatic retry), revocation for a refused
   /// session.
   private mutating func failed(_ error: CloudError, step: String) -> SessionEvent? {
-    log("\(step): \(error.description)")
+    logger.warning("\(step): \(error.description)")
     let failure = error.stormFailure
     switch failure {
     case .authenticationFailed:
       if holdsSession(state) { return .revoked(startDelay: spreadDelay()) }
       parked = true
-      log("the cloud refused this device; not retrying until SIGHUP or restart")
+      logger.error("the cloud refused this device; not retrying until SIGHUP or restart")
       return nil
     case .slowDown:
       return .slowDown
@@ -449,7 +523,7 @@ struct Daemon<Store: SlotStore> {
       milliseconds =
         try policy.delayAfter(failure: failure, attempt: attempt, random: &random) ?? milliseconds
     } catch {
-      log("randomness: \(error.description); waiting the longest backoff")
+      logger.warning("randomness: \(error.description); waiting the longest backoff")
     }
     let seconds = max(1, (milliseconds + 999) / 1_000)
     log("retrying in \(seconds) s")
@@ -463,7 +537,7 @@ struct Daemon<Store: SlotStore> {
     do throws(CryptoError) {
       milliseconds = try policy.reauthStartDelay(random: &random)
     } catch {
-      log("randomness: \(error.description); waiting the whole spread")
+      logger.warning("randomness: \(error.description); waiting the whole spread")
     }
     let seconds = (milliseconds + 999) / 1_000
     log("re-authenticating in \(seconds) s")
@@ -487,7 +561,8 @@ struct Daemon<Store: SlotStore> {
     case .activationPending(let pending?), .reauthPending(let pending?):
       wake = min(pending.nextPollAt, pending.expiresAt)
     case .active(let expiresAt):
-      wake = expiresAt - SessionMachine.refreshMargin
+      let refreshAt = expiresAt - SessionMachine.refreshMargin
+      wake = nextReportAt.map { min($0, refreshAt) } ?? refreshAt
     case .reauthRequired(let startAt):
       wake = startAt
     case .backoff(let retryAt, _, _):
@@ -499,5 +574,5 @@ struct Daemon<Store: SlotStore> {
     return min(max(0, wake - now()) * 1_000, 60_000)
   }
 
-  private func log(_ message: String) { Console.err("camera-agent: \(message)") }
+  private func log(_ message: LogMessage) { logger.info(message) }
 }

@@ -1,0 +1,323 @@
+#!/usr/bin/env bash
+# The privacy canary test (issue #5, SPEC "Status report and privacy"): the
+# board's files carry canary values for everything the agent must never send
+# or log (SSID, BSSID, PSK, IP address, subnet, gateway, MAC address, camera
+# nickname, owner e-mail, hostname). The vendor device-info file that holds
+# the firmware version holds the nickname, MAC and e-mail too. After a full
+# lifecycle through `camera-agent run` against the reference cloud
+# (activation, reports, mass logout, forced re-activation, SIGTERM, wipe with
+# revocation) no canary may appear in any request the cloud received (request
+# line, headers, body), in any log line (stderr and syslog), in any version of
+# the state file, in the hook's environment, or in the vault's bytes.
+# Also: `report --dry-run` is byte-identical to the body the cloud received,
+# and the report's JSON keys are exactly the allowlist.
+#
+# usage: Tests/blackbox/canary.sh hosted|aarch64 [BINARY]
+set -eu
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=Tests/blackbox/lib.sh
+. "$repo/Tests/blackbox/lib.sh"
+select_target canary "$@"
+python=$("$repo/Tests/refcloud/setup.sh" | tail -n 1)
+
+work=$(mktemp -d)
+cloud_pid=""
+agent_pid=""
+sink_pid=""
+cleanup() {
+  for pid in $agent_pid $cloud_pid $sink_pid; do kill -KILL "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+say() { echo "canary [$arch]: $*"; }
+die() { echo "canary [$arch]: FAIL: $*" >&2; sed 's/^/  agent: /' "$work/agent.err" >&2 || true; exit 1; }
+wait_for() {
+  local limit=$(($1 * 5)) what=$2
+  shift 2
+  local i=0
+  until "$@" >/dev/null 2>&1; do
+    i=$((i + 1))
+    [ "$i" -lt "$limit" ] || die "timed out waiting for $what"
+    if [ -n "$agent_pid" ] && ! kill -0 "$agent_pid" 2>/dev/null; then die "the agent exited while waiting for $what"; fi
+    sleep 0.2
+  done
+}
+
+# --- the board's files, full of canaries
+board="$work/board"
+mkdir -p "$board/etc/wpa_supplicant" "$board/etc/vendor" "$board/etc/network"
+cat >"$work/canaries" <<'C'
+CanarySSID-Porch-7731
+7c:2b:e1:13:9a:4f
+CanaryPSK-hunter2-7731
+10.213.77.42
+10.213.77.0/24
+10.213.77.1
+02:5e:c4:aa:19:b7
+Canary Porch Cam 7731
+canary.owner.7731@example.net
+canary-cam-hostname-7731
+C
+cat >"$board/etc/wpa_supplicant/wpa_supplicant.conf" <<'C'
+ctrl_interface=/var/run/wpa_supplicant
+network={
+    ssid="CanarySSID-Porch-7731"
+    bssid=7c:2b:e1:13:9a:4f
+    psk="CanaryPSK-hunter2-7731"
+    key_mgmt=WPA-PSK
+}
+C
+cat >"$board/etc/vendor/device-info" <<'C'
+MODEL=CX-200
+NICKNAME=Canary Porch Cam 7731
+OWNER_EMAIL=canary.owner.7731@example.net
+WLAN_MAC=02:5e:c4:aa:19:b7
+FW_VERSION=4.2.1
+SSID=CanarySSID-Porch-7731
+C
+echo canary-cam-hostname-7731 >"$board/etc/hostname"
+cat >"$board/etc/network/interfaces" <<'C'
+auto wlan0
+iface wlan0 inet static
+    address 10.213.77.42
+    netmask 255.255.255.0
+    network 10.213.77.0/24
+    gateway 10.213.77.1
+    hwaddress ether 02:5e:c4:aa:19:b7
+    wpa-ssid CanarySSID-Porch-7731
+C
+
+# scan FILE...: prints each canary found in the files, in any of the forms a
+# leak could take (as is, any case, percent-encoded, JSON-escaped, base64 of
+# a request body is decoded by the caller). Exit 0 when nothing was found.
+scan() {
+  "$python" - "$work/canaries" "$@" <<'PY'
+import sys, urllib.parse
+canaries = [c for c in open(sys.argv[1]).read().splitlines() if c]
+forms = set()
+for c in canaries:
+    for v in (c, urllib.parse.quote(c, safe=""), urllib.parse.quote_plus(c), c.replace("/", "\\/"),
+              c.replace(":", ""), c.replace(":", "-")):
+        forms.add((c, v.lower().encode()))
+found = 0
+for path in sys.argv[2:]:
+    data = open(path, "rb").read().lower()
+    for canary, form in sorted(forms):
+        if form in data:
+            print(f"  leak: {canary!r} (as {form.decode()!r}) in {path}")
+            found += 1
+sys.exit(1 if found else 0)
+PY
+}
+if scan "$board/etc/wpa_supplicant/wpa_supplicant.conf" "$board/etc/vendor/device-info" "$board/etc/hostname" \
+  "$board/etc/network/interfaces" >"$work/control.txt"; then
+  check "positive control: the scanner finds the canaries in the board's own files" false
+else
+  n=$(grep -c 'leak:' "$work/control.txt")
+  check "positive control: the scanner finds canaries in the board's own files ($n hits)" test "$n" -ge 10
+fi
+
+# --- the cloud, a syslog socket, a hook
+device=cam-canary-01
+mkdir -p "$work/cloud"
+(cd "$repo/Tests" && exec "$python" -m refcloud --state-dir "$work/cloud" --port 0 \
+  --port-file "$work/port" --test-controls --interval 1) >"$work/cloud.log" 2>&1 &
+cloud_pid=$!
+wait_for 30 "the reference cloud" test -s "$work/port"
+url="https://127.0.0.1:$(cat "$work/port")"
+cloud() { curl -sS --noproxy '*' --cacert "$work/cloud/ca.pem" "$@"; }
+owner() { "$python" "$repo/Tests/refcloud/owner.py" --state-dir "$work/cloud" "$@"; }
+
+"$python" "$repo/Tests/fixtures/syslog_sink.py" "$work/syslog.sock" "$work/syslog.txt" &
+sink_pid=$!
+wait_for 10 "the syslog socket" test -S "$work/syslog.sock"
+
+cat >"$work/hook.sh" <<HOOK
+#!/bin/sh
+# Records the whole environment it was given, one block per run.
+{ echo "--- run"; env | sort; } >>"$work/hook-env.txt"
+cat "$work/run/state" >>"$work/state-versions.txt" 2>/dev/null || true
+HOOK
+chmod 755 "$work/hook.sh"
+
+cat >"$work/agent.conf" <<CONF
+server = $url
+ca_file = $work/cloud/ca.pem
+vault_backend = file
+vault_path = $work/vault
+key_source = development
+firmware_version_source = keyvalue:$board/etc/vendor/device-info:FW_VERSION
+state_file = $work/run/state
+reauth_spread_seconds = 2
+backoff_base_ms = 500
+backoff_cap_ms = 4000
+log_level = debug
+syslog_socket = $work/syslog.sock
+hook = $work/hook.sh
+report_interval_seconds = 10
+report_jitter_seconds = 4
+CONF
+state="$work/run/state"
+
+run --config "$work/agent.conf" provision --device-id "$device"
+[ "$status" = 0 ] || die "provision exited $status: $(cat "$work/err")"
+jwk=$(sed -n 's/.*"jwk":\({[^}]*}\).*/\1/p' "$work/out")
+code=$(cloud -o /dev/null -w '%{http_code}' -X POST "$url/factory/devices" \
+  -H "Authorization: Bearer $(cat "$work/cloud/factory_token")" -H 'Content-Type: application/json' \
+  --data "{\"device_id\":\"$device\",\"jwk\":$jwk,\"force\":false}")
+[ "$code" = 201 ] || die "factory registration answered $code"
+
+start_agent() {
+  if [ "$arch" = hosted ]; then exec "$binary" "$@"; fi
+  exec "$repo/cross/qemu-run.sh" "$arch" "$binary" "$@"
+}
+(start_agent --config "$work/agent.conf" run) >"$work/agent.out" 2>"$work/agent.err" &
+agent_pid=$!
+accepted() { [ "$(grep -c 'report accepted' "$work/agent.err")" -ge "$1" ]; }
+
+wait_for 60 "a user_code" grep -q '^user_code=' "$state"
+owner approve "$(sed -n 's/^user_code=//p' "$state")" >/dev/null
+wait_for 60 "state=active" grep -qx state=active "$state"
+wait_for 30 "the first report" accepted 1
+
+# --- report --dry-run against what the cloud received
+run --config "$work/agent.conf" report --dry-run
+cp "$work/out" "$work/dry-run.txt"
+cloud "$url/test/state" >"$work/state1.json"
+"$python" - "$work/state1.json" "$device" "$work/received.bin" <<'PY'
+import base64, json, sys
+rep = json.load(open(sys.argv[1]))["devices"][sys.argv[2]]["last_report"]
+open(sys.argv[3], "wb").write(base64.b64decode(rep["raw_b64"]))
+PY
+# The dry run prints the body and a newline.
+check "report --dry-run is byte-identical to the body the cloud received" \
+  sh -c "printf '%s' \"\$(cat '$work/dry-run.txt')\" | cmp -s - '$work/received.bin'"
+check "the report's keys are exactly the allowlist (schema, device_id, firmware_version, last_activation, agent_version)" \
+  "$python" -c '
+import json, sys
+body = json.loads(open(sys.argv[1], "rb").read())
+sys.exit(0 if sorted(body) == ["agent_version", "device_id", "firmware_version", "last_activation", "schema"] else 1)' "$work/received.bin"
+check "the report's firmware_version comes from the vendor file (4.2.1)" grep -q '"firmware_version":"4.2.1"' "$work/received.bin"
+
+# --- SIGUSR1 report, mass logout, forced re-activation, report
+kill -USR1 "$agent_pid"
+wait_for 30 "the SIGUSR1 report" accepted 2
+owner admin revoke-all >/dev/null
+kill -USR1 "$agent_pid"
+wait_for 60 "state=reauth_pending" grep -qx state=reauth_pending "$state"
+owner approve "$(sed -n 's/^user_code=//p' "$state")" >/dev/null
+wait_for 60 "state=active again" grep -qx state=active "$state"
+wait_for 30 "the report after re-activation" sh -c "[ \$(sed -n '/state reauth_pending -> active\$/,\$p' '$work/agent.err' | grep -c 'report accepted') -ge 1 ]"
+# Two periodic reports more, without any signal: every 10 s plus 0..4 s.
+wait_for 40 "two periodic reports" sh -c "[ \$(sed -n '/state reauth_pending -> active\$/,\$p' '$work/agent.err' | grep -c 'report accepted') -ge 3 ]"
+"$python" - "$work/cloud/requests.jsonl" "$device" <<'PY' >"$work/gaps.txt" && check "periodic reports came every 10..14 s (+1 s slack): gaps $(cat "$work/gaps.txt")" true || check "periodic reports came every 10..14 s (+1 s slack): gaps $(cat "$work/gaps.txt")" false
+import json, sys
+times = [r["time"] for r in map(json.loads, open(sys.argv[1]))
+         if r["path"] == f"/v1/devices/{sys.argv[2]}/report" and r["method"] == "POST" and r["status"] == 200]
+gaps = [round(b - a, 1) for a, b in zip(times[-3:], times[-2:])]
+print(" ".join(map(str, gaps)))
+sys.exit(0 if len(gaps) == 2 and all(9.5 <= g <= 15.5 for g in gaps) else 1)
+PY
+kill -TERM "$agent_pid"
+set +e
+wait "$agent_pid"
+agent_status=$?
+set -e
+agent_pid=""
+check "the daemon stopped with exit 0 on SIGTERM" test "$agent_status" = 0
+
+# --- hostile firmware-version sources: refused with a clear error, never a malformed body
+cp "$board/etc/vendor/device-info" "$work/device-info.good"
+hostile() {
+  local name=$1
+  run --config "$work/agent.conf" report --dry-run
+  cat "$work/out" "$work/err" >>"$work/cli.txt"
+  check "firmware version $name: report --dry-run exits 1, prints no body, says why" \
+    sh -c "[ '$status' = 1 ] && [ ! -s '$work/out' ] && grep -q 'firmware' '$work/err'"
+}
+printf 'FW_VERSION=4.2.1"}, "ssid": "x\n' >"$board/etc/vendor/device-info"
+hostile "with quotes and JSON"
+printf 'FW_VERSION=4.2\0331\a\n' >"$board/etc/vendor/device-info"
+hostile "with control characters"
+printf 'FW_VERSION=\n' >"$board/etc/vendor/device-info"
+hostile "empty"
+{ printf 'FW_VERSION='; head -c 10485760 /dev/zero | tr '\0' '7'; echo; } >"$board/etc/vendor/device-info"
+hostile "10 MB long"
+printf 'MODEL=CX-200\n' >"$board/etc/vendor/device-info"
+hostile "key missing"
+rm "$board/etc/vendor/device-info"
+hostile "file missing"
+cp "$work/device-info.good" "$board/etc/vendor/device-info"
+run --config "$work/agent.conf" report --dry-run
+check "the restored source gives the same body again" sh -c "[ '$status' = 0 ] && cmp -s '$work/out' '$work/dry-run.txt'"
+
+# --- the vault's bytes, then wipe (which revokes at the cloud first)
+cat "$work"/vault/* >"$work/vault-bytes.bin"
+check "the vault holds bytes to scan ($(stat -c %s "$work/vault-bytes.bin") B)" test -s "$work/vault-bytes.bin"
+run --config "$work/agent.conf" wipe
+cat "$work/out" "$work/err" >>"$work/cli.txt"
+check "wipe revoked the session at the cloud, then erased the vault" \
+  sh -c "grep -q 'session revoked at the cloud' '$work/out' && grep -q 'vault wiped' '$work/out'"
+check "the cloud recorded the revocation request" grep -q '"path": "/oauth/revoke"' "$work/cloud/requests.jsonl"
+
+# --- everything the cloud received, decoded
+"$python" - "$work/cloud/requests.jsonl" "$work/received-all.txt" <<'PY'
+import base64, json, sys
+with open(sys.argv[2], "wb") as out:
+    for line in open(sys.argv[1]):
+        rec = json.loads(line)
+        out.write(f"{rec['method']} {rec['path']}\n".encode())
+        for name, value in rec["headers"]:
+            out.write(f"{name}: {value}\n".encode())
+        out.write(base64.b64decode(rec["body_b64"]) + b"\n\n")
+PY
+nreq=$(grep -c '"seq"' "$work/cloud/requests.jsonl")
+nsys=$(wc -l <"$work/syslog.txt")
+nerr=$(wc -l <"$work/agent.err")
+nhook=$(grep -c -- '--- run' "$work/hook-env.txt" || true)
+nstates=$(grep -c '^state=' "$work/state-versions.txt" || true)
+check "there is something to scan: $nreq requests, $nerr stderr lines, $nsys syslog lines, $nhook hook runs, $nstates state file versions" \
+  sh -c "[ $nreq -ge 15 ] && [ $nsys -ge 10 ] && [ $nerr -ge 10 ] && [ $nhook -ge 6 ] && [ $nstates -ge 6 ]"
+check "syslog lines are RFC 3164 datagrams from camera-agent" \
+  sh -c "! grep -v '^<[0-9]*>camera-agent\[[0-9]*\]: ' '$work/syslog.txt' | grep -q ."
+check "the hook saw every state of the lifecycle" \
+  sh -c "for s in activation_pending active refreshing reauth_required reauth_pending stopped; do grep -qx CAMERA_AGENT_STATE=\$s '$work/hook-env.txt' || exit 1; done"
+check "the hook's environment holds only CAMERA_AGENT_* and PATH (plus the shell's own PWD/SHLVL/_)" \
+  sh -c "! grep -v -e '^--- run' -e '^CAMERA_AGENT_[A-Z_]*=' -e '^PATH=' -e '^PWD=' -e '^SHLVL=' -e '^_=' '$work/hook-env.txt' | grep -q ."
+
+for what in "requests the cloud received:received-all.txt" "stderr:agent.err" "stdout:agent.out" \
+  "syslog:syslog.txt" "state file versions:state-versions.txt" "hook environment:hook-env.txt" \
+  "vault bytes:vault-bytes.bin" "CLI output (dry run, wipe):cli.txt"; do
+  name=${what%%:*}
+  file=$work/${what#*:}
+  touch "$file"
+  cat "$work/dry-run.txt" >>"$work/cli.txt"
+  if scan "$file" >"$work/scan.txt"; then
+    check "no canary in $name" true
+  else
+    cat "$work/scan.txt"
+    check "no canary in $name" false
+  fi
+done
+
+# Tokens: none of the session's tokens in any log line, syslog, state or hook env.
+cloud "$url/test/state" >"$work/state-final.json" 2>/dev/null || cp "$work/state1.json" "$work/state-final.json"
+"$python" - "$work/state-final.json" "$device" "$work"/agent.err "$work"/syslog.txt "$work"/hook-env.txt \
+  "$work"/state-versions.txt <<'PY' && check "no token of the session in stderr, syslog, hook env or state file" true \
+  || check "no token of the session in stderr, syslog, hook env or state file" false
+import json, sys
+dev = json.load(open(sys.argv[1]))["devices"][sys.argv[2]]
+secrets = [t.get("token", "") for t in dev.get("access_tokens", [])]
+for fam in dev.get("families", []):
+    secrets += [fam.get("current_rt") or "", fam.get("previous_rt") or ""] + (fam.get("superseded_rts") or [])
+secrets = [s for s in secrets if len(s) >= 16]
+text = b"".join(open(p, "rb").read() for p in sys.argv[3:])
+leaks = [s for s in secrets if s.encode() in text]
+print(f"  checked {len(secrets)} tokens")
+sys.exit(1 if leaks or len(secrets) < 2 else 0)
+PY
+
+summary canary
