@@ -14,8 +14,10 @@
 #      cloud (activation, report, mass logout, re-activation, SIGTERM): hosted,
 #      and the aarch64 binary under qemu-aarch64
 #   8. the privacy canary test through `camera-agent run` (hosted and aarch64)
-#   9. the vault bench (prints figures)
-#  10. the reference cloud's own test suite
+#   9. the factory provisioning station (board/factory/factory-provision.py)
+#      driving hosted and aarch64 boards against the reference cloud
+#  10. the vault bench (prints figures)
+#  11. the reference cloud's own test suite
 set -eu
 
 case "${1:-}" in
@@ -64,6 +66,10 @@ Tests/blackbox/handshake.sh aarch64
 stage "privacy canaries: nothing from the board's network files in requests, logs, syslog, state, hook env or vault"
 Tests/blackbox/canary.sh hosted
 Tests/blackbox/canary.sh aarch64
+
+stage "factory provisioning station: hosted boards, and aarch64 boards under qemu-aarch64"
+Tests/blackbox/factory.sh hosted
+Tests/blackbox/factory.sh aarch64
 
 stage "vault bench (figures, not assertions)"
 swift build -c release --product vault-bench

@@ -23,7 +23,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
-from . import totp
+from . import factory, totp
 from .dpop import NonceManager, ProofError, ReplayCache, import_public_p256, thumbprint, validate_proof
 from .oauth import CloudAuthorizationServer, build_metadata, new_jti
 from .pki import write_private
@@ -461,7 +461,8 @@ def create_app(cloud: Cloud) -> Flask:
         if not isinstance(data, dict):
             return _json_error(400, "invalid_request", "JSON object body required")
         device_id = data.get("device_id")
-        if not isinstance(device_id, str) or not DEVICE_ID_RE.match(device_id):
+        # fullmatch: `$` would also accept a trailing newline.
+        if not isinstance(device_id, str) or not DEVICE_ID_RE.fullmatch(device_id):
             return _json_error(400, "invalid_device_id",
                                "device_id must match ^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
         try:
@@ -483,6 +484,58 @@ def create_app(cloud: Cloud) -> Flask:
         return Response(json.dumps({"device_id": device_id, "jkt": jkt,
                                     "status": "registered" if status == 201 else "unchanged"}),
                         status, content_type="application/json")
+
+    challenges = factory.Challenges()
+
+    def _factory_device(device_id: str) -> tuple[dict | None, Response | None]:
+        """The factory token check and the registered device, or an error response."""
+        tok = _bearer(request.headers.get("Authorization"))
+        if not tok or not secrets.compare_digest(tok, cloud.factory_token):
+            return None, _json_error(401, "unauthorized", "factory token required",
+                                     {"WWW-Authenticate": 'Bearer realm="factory"'})
+        if not DEVICE_ID_RE.fullmatch(device_id):
+            return None, _json_error(400, "invalid_device_id",
+                                     "device_id must match ^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
+        with store.lock:
+            dev = store.devices.get(device_id)
+            dev = dict(dev) if dev is not None else None
+        if dev is None:
+            return None, _json_error(404, "unknown_device", "no key is registered for this device_id")
+        return dev, None
+
+    def _verify_url(device_id: str) -> str:
+        return f"{cloud.issuer}/factory/devices/{device_id}/verify"
+
+    @app.post("/factory/devices/<device_id>/challenge")
+    def factory_challenge(device_id):
+        dev, err = _factory_device(device_id)
+        if err is not None:
+            return err
+        return Response(json.dumps({"nonce": challenges.issue(device_id),
+                                    "audience": _verify_url(device_id),
+                                    "expires_in": challenges.ttl}),
+                        200, content_type="application/json", headers={"Cache-Control": "no-store"})
+
+    @app.post("/factory/devices/<device_id>/verify")
+    def factory_verify(device_id):
+        dev, err = _factory_device(device_id)
+        if err is not None:
+            return err
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            return _json_error(400, "invalid_request", "JSON object body required")
+        try:
+            jkt = factory.verify_assertion(data.get("assertion"), dev, _verify_url(device_id),
+                                           challenges, cloud.cfg.skew)
+        except factory.Refused as e:
+            return _json_error(e.status, e.error, e.description)
+        with store.lock:
+            cur = store.devices.get(device_id)
+            if cur is not None and cur["jkt"] == jkt:
+                cur["verified_at"] = time.time()
+                store.save()
+        return Response(json.dumps({"device_id": device_id, "jkt": jkt, "verified": True}),
+                        200, content_type="application/json")
 
     # ---- owner (the phone app, with TOTP as second factor) --------------------------
     @app.get("/device")

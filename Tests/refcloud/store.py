@@ -221,7 +221,8 @@ class Store:
                 per_dev[did] = {"identity_jkt": dev["jkt"], "registered_at": dev["registered_at"],
                                 "owner": dev["owner"], "current_jkt": None,
                                 "access_tokens": [], "families": [], "pending": [],
-                                "last_report": self.reports.get(did)}
+                                "last_report": self.reports.get(did),
+                                "verified_at": dev.get("verified_at")}
             for fam in sorted(self.families.values(), key=lambda f: f["created_at"]):
                 d = per_dev.setdefault(fam["client_id"], {"access_tokens": [], "families": [],
                                                           "pending": []})

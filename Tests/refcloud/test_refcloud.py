@@ -234,6 +234,124 @@ def test_factory_registration(cloud):
     assert r.status_code == 201
 
 
+def test_factory_device_id_with_trailing_newline_is_refused(cloud):
+    tok = {"Authorization": "Bearer " + cloud.secret("factory_token")}
+    r = cloud.post("/factory/devices", json={"device_id": "cam-nl-1\n", "jwk": public_jwk(new_key())},
+                   headers=tok)
+    assert r.status_code == 400 and err(r) == "invalid_device_id"
+
+
+def _challenge(cloud, device_id, token=None):
+    tok = token if token is not None else cloud.secret("factory_token")
+    return cloud.post(f"/factory/devices/{device_id}/challenge",
+                      headers={"Authorization": "Bearer " + tok} if tok else {})
+
+
+def _verify(cloud, device_id, body, token=None):
+    tok = token if token is not None else cloud.secret("factory_token")
+    return cloud.post(f"/factory/devices/{device_id}/verify", json=body,
+                      headers={"Authorization": "Bearer " + tok} if tok else {})
+
+
+def test_factory_challenge_and_verify(cloud):
+    dev = cloud.device()
+    assert cloud.register(dev).status_code == 201
+    r = _challenge(cloud, dev.device_id)
+    assert r.status_code == 200, r.text
+    ch = r.json()
+    assert set(ch) == {"nonce", "audience", "expires_in"} and ch["expires_in"] == 120
+    assert ch["audience"] == f"{cloud.url}/factory/devices/{dev.device_id}/verify"
+    assert 16 <= len(ch["nonce"]) <= 128 and set(ch["nonce"]) <= set(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    assertion = dev.assertion(aud=ch["audience"], jti=ch["nonce"], exp=dev.now() + 300)
+    r = _verify(cloud, dev.device_id, {"assertion": assertion})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"device_id": dev.device_id, "jkt": dev.identity.thumbprint(), "verified": True}
+    assert cloud.state_of(dev.device_id)["verified_at"] is not None
+    # single use
+    r = _verify(cloud, dev.device_id, {"assertion": assertion})
+    assert r.status_code == 401 and err(r) == "invalid_assertion" and "jti" in r.json()["error_description"]
+
+
+def test_factory_verify_refusals(cloud):
+    dev = cloud.device()
+    assert cloud.register(dev).status_code == 201
+    other = cloud.device()
+    assert cloud.register(other).status_code == 201
+
+    def fresh(**claims):
+        ch = _challenge(cloud, dev.device_id).json()
+        body = {"aud": ch["audience"], "jti": ch["nonce"], "exp": dev.now() + 300}
+        body.update(claims)
+        return ch, body
+
+    # a key other than the registered one
+    ch, claims = fresh()
+    r = _verify(cloud, dev.device_id, {"assertion": dev.assertion(key=new_key(), **claims)})
+    assert r.status_code == 401 and r.json() == {
+        "error": "invalid_assertion",
+        "error_description": "signature does not verify with the registered key"}
+    # ... which did not use up the nonce: the right key still works with it
+    assert _verify(cloud, dev.device_id, {"assertion": dev.assertion(**claims)}).status_code == 200
+
+    cases = [
+        (dict(aud="https://elsewhere.test/verify"), "aud"),
+        (dict(iss="cam-someone-else"), "iss"),
+        (dict(sub="cam-someone-else"), "iss"),
+        (dict(iat=dev.now() - 3600, exp=dev.now() - 3300), "iat"),
+        (dict(exp=dev.now() + 3600), "exp - iat"),
+        (dict(jti="x" * 43), "jti"),
+    ]
+    for extra, word in cases:
+        ch, claims = fresh(**extra)
+        r = _verify(cloud, dev.device_id, {"assertion": dev.assertion(**claims)})
+        assert r.status_code == 401 and err(r) == "invalid_assertion", (extra, r.text)
+        assert word in r.json()["error_description"], (extra, r.text)
+    # a nonce issued for another device
+    ch_other = _challenge(cloud, other.device_id).json()
+    r = _verify(cloud, dev.device_id, {"assertion": dev.assertion(
+        aud=f"{cloud.url}/factory/devices/{dev.device_id}/verify", jti=ch_other["nonce"])})
+    assert r.status_code == 401 and "jti" in r.json()["error_description"]
+    # not ES256, not a JWS, no assertion
+    ch, claims = fresh()
+    hs = jose_jwt.encode({"alg": "HS256"}, claims, jose_oct_key())
+    assert _verify(cloud, dev.device_id, {"assertion": hs}).status_code == 401
+    assert _verify(cloud, dev.device_id, {"assertion": "not.a.jws"}).status_code == 401
+    assert _verify(cloud, dev.device_id, {"assertion": "x"}).status_code == 401
+    r = _verify(cloud, dev.device_id, {})
+    assert r.status_code == 400 and err(r) == "invalid_request"
+    r = _verify(cloud, dev.device_id, {"assertion": 42})
+    assert r.status_code == 400 and err(r) == "invalid_request"
+    # tokens, unknown and malformed ids
+    assert _challenge(cloud, dev.device_id, token="").status_code == 401
+    assert _challenge(cloud, dev.device_id, token="nope").status_code == 401
+    assert _verify(cloud, dev.device_id, {"assertion": "a.b.c"}, token="nope").status_code == 401
+    r = _challenge(cloud, "cam-never-registered")
+    assert r.status_code == 404 and err(r) == "unknown_device"
+    assert _verify(cloud, "cam-never-registered", {"assertion": "a.b.c"}).status_code == 404
+    r = _challenge(cloud, "-bad")
+    assert r.status_code == 400 and err(r) == "invalid_device_id"
+
+
+def test_factory_challenges_expire_and_are_bounded():
+    from refcloud.factory import MAX_OPEN_CHALLENGES, Challenges
+    expired = Challenges(ttl=-1)
+    assert not expired.consume("cam-1", expired.issue("cam-1"))
+    c = Challenges()
+    first = c.issue("cam-1")
+    for _ in range(MAX_OPEN_CHALLENGES):
+        c.issue("cam-1")
+    assert not c.consume("cam-1", first)          # the oldest was dropped
+    n = c.issue("cam-1")
+    assert not c.consume("cam-2", n)
+    assert c.consume("cam-1", n) and not c.consume("cam-1", n)
+
+
+def jose_oct_key():
+    from joserfc.jwk import OctKey
+    return OctKey.import_key("a-shared-secret-that-is-long-enough-0123456789")
+
+
 # ---- device grant + TOTP -------------------------------------------------------------------
 def test_device_grant_pending_slow_down_totp_and_tokens(cloud):
     dev = cloud.device()

@@ -12,6 +12,8 @@ public struct Invocation: Equatable {
     /// The daemon; `onceActive` exits 0 once active and a report was accepted.
     case run(onceActive: Bool)
     case reauth
+    /// The factory's proof of possession; see AttestCommand.
+    case attest(nonce: String, audience: String, issuedAt: Int64?)
   }
 
   public var command: Command
@@ -101,6 +103,8 @@ public struct Invocation: Equatable {
     case "reauth":
       try noArguments(name, rest)
       command = .reauth
+    case "attest":
+      command = try parseAttest(rest)
     default:
       throw UsageError(message: "unknown command '\(name)'")
     }

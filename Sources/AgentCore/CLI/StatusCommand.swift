@@ -1,6 +1,6 @@
 /// `camera-agent status`: what the vault holds, as `key=value` lines. Secret
 /// values are never shown: only whether they are present, and for the identity
-/// key its public thumbprint (what the factory line registered).
+/// key its public thumbprint and JWK (what the factory line registered).
 struct StatusCommand: VaultCommand {
   func run<S: SlotStore>(_ vault: inout Vault<S>, config: AgentConfig) -> Int32 {
     let contents: VaultContents?
@@ -24,7 +24,10 @@ struct StatusCommand: VaultCommand {
       do {
         let key = try P256PrivateKey.fromDER(der)
         Console.out("identity_key=present")
-        Console.out("identity_thumbprint=\(try PublicJWK(try key.publicKey()).thumbprint())")
+        let jwk = PublicJWK(try key.publicKey())
+        Console.out("identity_thumbprint=\(try jwk.thumbprint())")
+        // The public half, so a factory station can register an already provisioned board.
+        Console.out("identity_jwk=\(jwk.json)")
       } catch {
         Console.out("identity_key=unreadable")
       }

@@ -23,16 +23,20 @@ public struct ClientAssertion {
   /// Adds `typ: "JWT"` to the header; optional per RFC 7519 §5.1, kept for
   /// servers that insist.
   public var includesType: Bool
+  /// A `jti` chosen by the verifier (the factory's single-use challenge
+  /// nonce, `camera-agent attest`); nil draws a fresh random one.
+  public var jti: String?
 
   public init(
     clientID: String, audience: String, issuedAt: Int64, lifetime: Int64 = ClientAssertion.defaultLifetime,
-    includesType: Bool = true
+    includesType: Bool = true, jti: String? = nil
   ) {
     self.clientID = clientID
     self.audience = audience
     self.issuedAt = issuedAt
     self.lifetime = lifetime
     self.includesType = includesType
+    self.jti = jti
   }
 
   /// The compact JWS for the `client_assertion` form field. `kid` is the RFC
@@ -53,7 +57,11 @@ public struct ClientAssertion {
     claims.member("iss", clientID)
     claims.member("sub", clientID)
     claims.member("aud", audience)
-    claims.member("jti", Base64URL.encode(try random.bytes(Self.jtiBytes)))
+    if let jti {
+      claims.member("jti", jti)
+    } else {
+      claims.member("jti", Base64URL.encode(try random.bytes(Self.jtiBytes)))
+    }
     claims.member("iat", issuedAt)
     claims.member("exp", issuedAt &+ lifetime)
     claims.endObject()

@@ -1,0 +1,161 @@
+import AgentCore
+import Foundation
+import Testing
+
+/// `camera-agent attest`: option parsing, and the real hosted binary signing
+/// with the identity key of a file vault.
+@Suite struct AttestCommandTests {
+  static let nonce = "n0nce-ABCDEFGHIJKLMNOP_qrstuv"
+  static let audience = "https://127.0.0.1:8443/factory/devices/cam-0001/verify"
+
+  @Test func parsesNonceAudienceAndIssuedAt() throws {
+    let parsed = try Invocation.parse(["attest", "--nonce", Self.nonce, "--audience", Self.audience])
+    #expect(parsed.command == .attest(nonce: Self.nonce, audience: Self.audience, issuedAt: nil))
+    let withTime = try Invocation.parse([
+      "attest", "--audience", Self.audience, "--issued-at", "1800000000", "--nonce", Self.nonce,
+    ])
+    #expect(withTime.command == .attest(nonce: Self.nonce, audience: Self.audience, issuedAt: 1_800_000_000))
+  }
+
+  @Test func refusesBadNonceAudienceAndOptions() {
+    let good = ["--nonce", Self.nonce, "--audience", Self.audience]
+    let cases: [[String]] = [
+      [],
+      ["--nonce", Self.nonce],
+      ["--audience", Self.audience],
+      ["--nonce", "abcdefghijklmno", "--audience", Self.audience],
+      ["--nonce", String(repeating: "a", count: 129), "--audience", Self.audience],
+      ["--nonce", "abcdefghijklmnop=", "--audience", Self.audience],
+      ["--nonce", "abcdefghijklmnop/", "--audience", Self.audience],
+      ["--nonce", "abcdefgh ijklmnop", "--audience", Self.audience],
+      ["--nonce", "abcdefghijklmnop\n", "--audience", Self.audience],
+      ["--nonce", Self.nonce, "--audience", "ftp://cloud.example/verify"],
+      ["--nonce", Self.nonce, "--audience", "cloud.example/verify"],
+      ["--nonce", Self.nonce, "--audience", "https://user@cloud.example/verify"],
+      ["--nonce", Self.nonce, "--audience", "https://cloud.example/verify#x"],
+      ["--nonce", Self.nonce, "--audience", "https://cloud.example/verify?x=1"],
+      ["--nonce", Self.nonce, "--audience", "https:///verify"],
+      good + ["--issued-at", "12"],
+      good + ["--issued-at", "soon"],
+      good + ["--issued-at"],
+      good + ["--force"],
+      good + ["extra"],
+    ]
+    for rest in cases {
+      #expect(throws: Invocation.UsageError.self, "\(rest)") { try Invocation.parse(["attest"] + rest) }
+    }
+    // Exactly 16 and 128 characters are accepted.
+    for length in [16, 128] {
+      let nonce = String(repeating: "Z", count: length)
+      #expect(throws: Never.self) {
+        try Invocation.parse(["attest", "--nonce", nonce, "--audience", Self.audience])
+      }
+    }
+  }
+
+  @Test func signsAnRFC7523AssertionWithTheIdentityKey() throws {
+    let board = try Board()
+    let provisioned = try board.agent(["provision", "--device-id", "cam-0001"])
+    #expect(provisioned.status == 0, "\(provisioned.stderr)")
+    let jwk = try JSONReader.parseObject(Array(provisioned.stdout.utf8)).requiredObject("jwk")
+    let publicKey = try P256PublicKey(
+      x: try #require(Base64URL.decode(try jwk.requiredString("x"))),
+      y: try #require(Base64URL.decode(try jwk.requiredString("y"))))
+
+    let before = Int64(Date().timeIntervalSince1970)
+    let run = try board.agent(["attest", "--nonce", Self.nonce, "--audience", Self.audience])
+    let after = Int64(Date().timeIntervalSince1970)
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(run.stdout.hasSuffix("\n"))
+    #expect(run.stdout.filter { $0 == "\n" }.count == 1)
+    let compact = String(run.stdout.dropLast())
+    let decoded = try TestJWS.verify(compact, key: publicKey)
+    #expect(try decoded.header.requiredString("alg") == "ES256")
+    #expect(try decoded.header.requiredString("typ") == "JWT")
+    #expect(try decoded.header.requiredString("kid") == (try PublicJWK(publicKey).thumbprint()))
+    #expect(decoded.claims.members.map(\.key) == ["iss", "sub", "aud", "jti", "iat", "exp"])
+    #expect(try decoded.claims.requiredString("iss") == "cam-0001")
+    #expect(try decoded.claims.requiredString("sub") == "cam-0001")
+    #expect(try decoded.claims.requiredString("aud") == Self.audience)
+    #expect(try decoded.claims.requiredString("jti") == Self.nonce)
+    let iat = try decoded.claims.requiredInt("iat")
+    #expect(iat >= before && iat <= after)
+    #expect(try decoded.claims.requiredInt("exp") == iat + 300)
+
+    // The station's clock instead of the board's.
+    let timed = try board.agent([
+      "attest", "--nonce", Self.nonce, "--audience", Self.audience, "--issued-at", "1800000000",
+    ])
+    let timedClaims = try TestJWS.verify(String(timed.stdout.dropLast()), key: publicKey).claims
+    #expect(try timedClaims.requiredInt("iat") == 1_800_000_000)
+    #expect(try timedClaims.requiredInt("exp") == 1_800_000_300)
+
+    // Another key (a re-keyed board, a swapped board) does not verify it.
+    let otherKey = try P256PrivateKey.generate().publicKey()
+    #expect(throws: (any Error).self) { try TestJWS.verify(compact, key: otherKey) }
+
+    // status gives the same public key, for a board provisioned earlier.
+    let status = try board.agent(["status"])
+    #expect(status.stdout.contains("\nidentity_jwk=\(try PublicJWK(publicKey).json)\n"))
+  }
+
+  @Test func unprovisionedBoardAndPlainHTTPAreRefused() throws {
+    let board = try Board()
+    let unprovisioned = try board.agent(["attest", "--nonce", Self.nonce, "--audience", Self.audience])
+    #expect(unprovisioned.status == 1)
+    #expect(unprovisioned.stdout.isEmpty)
+    #expect(unprovisioned.stderr.contains("not provisioned"))
+
+    #expect(try board.agent(["provision", "--device-id", "cam-0002"]).status == 0)
+    let plain = "http://127.0.0.1:8080/factory/devices/cam-0002/verify"
+    let refused = try board.agent(["attest", "--nonce", Self.nonce, "--audience", plain])
+    #expect(refused.status == 64)
+    #expect(refused.stdout.isEmpty)
+    #expect(refused.stderr.contains("allow_insecure_http"))
+    let allowed = try board.agent(
+      ["attest", "--nonce", Self.nonce, "--audience", plain], extraConfig: "allow_insecure_http = yes\n")
+    #expect(allowed.status == 0, "\(allowed.stderr)")
+
+    let badNonce = try board.agent(["attest", "--nonce", "too-short", "--audience", Self.audience])
+    #expect(badNonce.status == 64)
+    #expect(badNonce.stderr.contains("invalid nonce"))
+    #expect(badNonce.stdout.isEmpty)
+  }
+
+  @Test func missingKeySourceIsAConfigurationError() throws {
+    let board = try Board()
+    let run = try board.agent(
+      ["attest", "--nonce", Self.nonce, "--audience", Self.audience], configOverride: "vault_backend = file\n"
+    )
+    #expect(run.status == 78)
+  }
+
+  /// A board on the host: a file vault and a random 32-byte key file.
+  final class Board {
+    let directory: URL
+
+    init() throws {
+      directory = FileManager.default.temporaryDirectory.appendingPathComponent("attest-\(UUID().uuidString)")
+      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+      var key = [UInt8](repeating: 0, count: 32)
+      for index in key.indices { key[index] = UInt8.random(in: 0...255) }
+      let keyPath = directory.appendingPathComponent("huk").path
+      _ = FileManager.default.createFile(
+        atPath: keyPath, contents: Data(key), attributes: [.posixPermissions: 0o600])
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    func agent(_ arguments: [String], extraConfig: String = "", configOverride: String? = nil) throws
+      -> AgentRun
+    {
+      let config = directory.appendingPathComponent("agent-\(UUID().uuidString).conf")
+      let text =
+        configOverride
+        ?? "vault_backend = file\nvault_path = \(directory.path)/vault\n"
+        + "key_source = file:\(directory.path)/huk\n" + extraConfig
+      try text.write(to: config, atomically: true, encoding: .utf8)
+      return try AgentRun.run(["--config", config.path] + arguments)
+    }
+  }
+}
