@@ -37,7 +37,8 @@ MAX_REPORT_BYTES = 16 << 10
 MAX_BIG_BODY = 256 << 20
 REPORT_FIELDS = {"schema", "device_id", "firmware_version", "last_activation", "agent_version"}
 FAULT_KEYS = {"path", "method", "count", "status", "retry_after", "body", "content_type",
-              "headers", "big_body_bytes", "redirect", "slow_down", "deny", "delay", "drop"}
+              "headers", "big_body_bytes", "redirect", "slow_down", "deny", "delay", "delay_after",
+              "drop"}
 GRANT_FAULTS = ("slow_down", "deny")
 
 
@@ -161,8 +162,9 @@ class Cloud:
             raise ValueError("count must be >= 1")
         if "big_body_bytes" in f and not 0 <= int(f["big_body_bytes"]) <= MAX_BIG_BODY:
             raise ValueError(f"big_body_bytes must be 0..{MAX_BIG_BODY}")
-        if "delay" in f and not 0 <= float(f["delay"]) <= 60:
-            raise ValueError("delay must be 0..60 s")
+        for key in ("delay", "delay_after"):
+            if key in f and not 0 <= float(f[key]) <= 60:
+                raise ValueError(f"{key} must be 0..60 s")
         f["id"] = secrets.token_hex(4)
         with self._faults_lock:
             self._faults.append(f)
@@ -360,6 +362,9 @@ def create_app(cloud: Cloud) -> Flask:
         log.info("fault %s applied to %s %s", f["id"], request.method, path)
         if "delay" in f:
             time.sleep(float(f["delay"]))
+        if "delay_after" in f:
+            # Held in _after: the endpoint has run (and saved what it issued) by then.
+            g.delay_after = float(f["delay_after"])
         extra = {str(k): str(v) for k, v in (f.get("headers") or {}).items()}
         if "retry_after" in f:
             extra["Retry-After"] = str(f["retry_after"])
@@ -401,12 +406,18 @@ def create_app(cloud: Cloud) -> Flask:
             err = {429: "rate_limited", 503: "temporarily_unavailable"}.get(st, "fault_injected")
             return Response(json.dumps({"error": err}), st, headers=extra,
                             content_type="application/json")
-        return None  # delay only: go on normally
+        return None  # delay or delay_after only: go on normally
 
     @app.after_request
     def _after(resp: Response):
         if request.path == "/oauth/token" or request.path.startswith("/v1/"):
             resp.headers.setdefault("DPoP-Nonce", cloud.nonces.current())
+        held = g.pop("delay_after", None)
+        if held:
+            # The answer is ready and whatever it issued is in the store: a power
+            # cut of the client now loses that answer (the rotation crash test).
+            log.info("holding the answer to %s %s for %.1f s", request.method, request.path, held)
+            time.sleep(held)
         return resp
 
     # ---- discovery -------------------------------------------------------------------

@@ -734,6 +734,37 @@ def test_fault_bodies_big_body_redirect_delay_drop(cloud):
     assert dev.device_authorization().status_code == 200
 
 
+def test_fault_delay_after_holds_an_answer_already_issued(cloud):
+    """The rotation power-cut: the server has issued (and stored) a new refresh
+    token, the device never sees it, and the previous one still works (grace)."""
+    import threading
+    dev = cloud.activate(cloud.device())
+    rt1 = dev.refresh_token
+    fam = cloud.state_of(dev.device_id)["families"][-1]
+    assert fam["rotations"] == 0
+    cloud.fault(path="/oauth/token", delay_after=1.5)
+    answers = []
+    started = time.time()
+    t = threading.Thread(target=lambda: answers.append(dev.refresh()))
+    t.start()
+    # While the answer is held, the rotation is already done at the server.
+    deadline = time.time() + 1.2
+    rotated = False
+    while time.time() < deadline and not rotated:
+        rotated = cloud.state_of(dev.device_id)["families"][-1]["rotations"] == 1
+        time.sleep(0.05)
+    assert rotated and not answers
+    t.join(10)
+    assert answers[0].status_code == 200 and time.time() - started >= 1.5
+    # The device "lost power" before committing rt2: rt1 is accepted once more.
+    dev.refresh_token = rt1
+    r = dev.refresh()
+    assert r.status_code == 200, r.text
+    fam = cloud.state_of(dev.device_id)["families"][-1]
+    assert fam["grace_uses"] == 1 and not fam["revoked"]
+    assert cloud.post("/test/faults", json={"path": "/x", "delay_after": 61}).status_code == 400
+
+
 def test_fault_slow_down_and_deny(cloud):
     dev = cloud.device()
     cloud.register(dev)

@@ -265,6 +265,12 @@ struct Daemon<Store: SlotStore> {
   /// Runs one cloud step, discovering the server first when needed.
   private mutating func call<T>(_ body: (inout Client) throws(CloudError) -> T) -> Result<T, CloudError> {
     guard client != nil else { return .failure(.notDiscovered) }
+    let offset = client!.clock.offsetSeconds
+    defer {
+      if let learned = client?.clock.offsetSeconds, learned != offset {
+        logger.notice("clock corrected from the server's Date: local clock + \(learned) s")
+      }
+    }
     do throws(CloudError) {
       if client!.metadata == nil { try client!.discover() }
       return .success(try body(&client!))
