@@ -13,7 +13,11 @@
 #   7. the session lifecycle through `camera-agent run` against the reference
 #      cloud (activation, report, mass logout, re-activation, SIGTERM): hosted,
 #      and the aarch64 binary under qemu-aarch64
-#   8. the privacy canary test through `camera-agent run` (hosted and aarch64)
+#   8. faults through the daemon (hosted and aarch64): slow_down,
+#      access_denied, expired_token, 429, 503, connection refused, another
+#      CA, a 1970 clock, SIGKILL between token rotation and vault commit, a
+#      stolen access token, malformed/huge/mistyped responses and redirects
+#   8b. the privacy canary test through `camera-agent run` (hosted and aarch64)
 #   9. the factory provisioning station (board/factory/factory-provision.py)
 #      driving hosted and aarch64 boards against the reference cloud
 #  10. the vault bench (prints figures)
@@ -62,6 +66,10 @@ Tests/blackbox/mtd-nandsim.sh
 stage "session lifecycle through 'camera-agent run' against the reference cloud: hosted, and aarch64 under qemu-aarch64"
 Tests/blackbox/handshake.sh hosted
 Tests/blackbox/handshake.sh aarch64
+
+stage "faults through 'camera-agent run': slow_down, denial, expiry, 429, 503, cloud down, another CA, 1970 clock, power cut at rotation, stolen token, bad responses"
+Tests/blackbox/faults.sh hosted
+Tests/blackbox/faults.sh aarch64
 
 stage "privacy canaries: nothing from the board's network files in requests, logs, syslog, state, hook env or vault"
 Tests/blackbox/canary.sh hosted
