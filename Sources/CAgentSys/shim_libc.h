@@ -38,6 +38,13 @@ static inline int64_t ca_wall_seconds(void) {
   return (int64_t)ts.tv_sec;
 }
 
+/// CLOCK_REALTIME in milliseconds since the epoch (-1 on failure).
+static inline int64_t ca_wall_milliseconds(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return -1;
+  return (int64_t)ts.tv_sec * 1000 + (int64_t)(ts.tv_nsec / 1000000);
+}
+
 /// Monotonic clock in milliseconds, for timers and timeouts.
 static inline int64_t ca_monotonic_ms(void) {
   struct timespec ts;

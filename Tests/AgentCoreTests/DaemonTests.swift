@@ -31,10 +31,17 @@ import Testing
     #expect(throws: ConfigError.self) { try AgentConfig(file: relative) }
   }
 
+  @Test func delaysAreLoggedToTheMillisecond() {
+    #expect(Daemon<FileSlotStore<PosixFileSystem>>.secondsText(3_000) == "3")
+    #expect(Daemon<FileSlotStore<PosixFileSystem>>.secondsText(1_234) == "1.234")
+    #expect(Daemon<FileSlotStore<PosixFileSystem>>.secondsText(5) == "0.005")
+    #expect(Daemon<FileSlotStore<PosixFileSystem>>.secondsText(60_050) == "60.050")
+  }
+
   @Test func stateFileShowsTheCodeOnlyWhilePending() {
     let pending = PendingApproval(
-      userCode: "BCDF-GHJK", verificationURI: "https://cloud.test/device", expiresAt: 1_800_000_600,
-      interval: 5, nextPollAt: 1_800_000_005)
+      userCode: "BCDF-GHJK", verificationURI: "https://cloud.test/device", expiresAt: 1_800_000_600_000,
+      interval: 5_000, nextPollAt: 1_800_000_005_000)
     #expect(
       StateFile.render(.reauthPending(pending))
         == "state=reauth_pending\nuser_code=BCDF-GHJK\nverification_uri=https://cloud.test/device\n"

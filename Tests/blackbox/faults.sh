@@ -275,10 +275,17 @@ scenario_503() {
   say "token requests: $statuses(s between them: $g)"
   check "5 503 x3: four requests in all (503 503 503 200), then active" \
     sh -c "[ '$statuses' = '503 503 503 200 ' ] && [ $n = 4 ]"
-  # Backoff 300 ms doubling, capped at 2 s, full jitter, rounded up to whole
-  # seconds (at least 1): each wait is 1..2 s, never a hot retry.
-  check "5 503 x3: each retry waited 1..2 s ($g)" \
-    sh -c "printf '%s\n' $g | awk -v s=$slack '\$1 < 0.95 || \$1 > 2 + s { bad = 1 } END { exit bad }'"
+  # Backoff 300 ms doubling, capped at 2 s, with full jitter to the
+  # millisecond: the k-th wait is uniform in 0..min(2, 0.3 * 2^k) s. The
+  # agent logs each delay it drew; the cloud's clock must show that wait.
+  local drawn
+  drawn=$(grep -o 'retrying in [0-9.]* s' "$agent_log" | tail -n 3 | awk '{print $3}' | tr '\n' ' ')
+  check "5 503 x3: the delays drawn ($drawn s) lie in the full-jitter windows 0.3, 0.6, 1.2 s" \
+    sh -c "printf '%s\n' $drawn | awk 'BEGIN { c[1] = 0.3; c[2] = 0.6; c[3] = 1.2 } { k++; if (\$1 < 0 || \$1 > c[k]) bad = 1 } END { exit bad || k != 3 }'"
+  local pairs
+  pairs=$(paste -d ' ' <(printf '%s\n' $g) <(printf '%s\n' $drawn))
+  check "5 503 x3: each retry came after the drawn delay, not sooner and not much later (waited $g)" \
+    sh -c "printf '%s\n' '$pairs' | awk -v s=$slack '{ if (\$1 < \$2 - 0.05 || \$1 > \$2 + 0.3 + s) bad = 1; n++ } END { exit bad || n != 3 }'"
   check "5 503 x3: three backoff log lines" log_count_ge "refresh: server unavailable (503)" 3
   wait_for 10 "state=active" state_is active
 }

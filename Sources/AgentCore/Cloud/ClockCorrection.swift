@@ -41,6 +41,9 @@ public struct ClockCorrection<Clock: WallClock> {
   /// The local clock plus the learned offset.
   public func now() -> Int64 { clock.seconds() &+ offsetSeconds }
 
+  /// `now()` in milliseconds: the session's timers run on this.
+  public func nowMilliseconds() -> Int64 { clock.milliseconds() &+ offsetSeconds &* 1_000 }
+
   /// Whether the local clock alone cannot be trusted (before the build floor).
   public var localClockIsUnset: Bool { clock.seconds() < buildFloor }
 

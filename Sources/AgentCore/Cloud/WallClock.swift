@@ -5,6 +5,12 @@ import CAgentSys
 /// camera at 1970 or at any other instant.
 public protocol WallClock {
   func seconds() -> Int64
+  /// The same clock in milliseconds, for timers finer than a second.
+  func milliseconds() -> Int64
+}
+
+extension WallClock {
+  public func milliseconds() -> Int64 { seconds() &* 1_000 }
 }
 
 /// `clock_gettime(CLOCK_REALTIME)`: on a board that has not reached NTP yet
@@ -13,6 +19,7 @@ public struct SystemWallClock: WallClock {
   public init() {}
 
   public func seconds() -> Int64 { ca_wall_seconds() }
+  public func milliseconds() -> Int64 { ca_wall_milliseconds() }
 }
 
 /// A clock that reads a set value: for tests, and for simulations that drive

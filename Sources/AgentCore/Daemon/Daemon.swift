@@ -158,7 +158,7 @@ struct Daemon<Store: SlotStore> {
     if opened.accessToken != nil, opened.refreshToken != nil, opened.dpopKey != nil,
       let expiry = opened.accessTokenExpiry
     {
-      feed(.loadedTokens(accessExpiresAt: expiry))
+      feed(.loadedTokens(accessExpiresAt: expiry * 1_000))
     } else {
       feed(.loadedIdentityOnly)
     }
@@ -189,7 +189,19 @@ struct Daemon<Store: SlotStore> {
 
   // MARK: - Driving the machine
 
-  private func now() -> Int64 { client?.clock.now() ?? SystemWallClock().seconds() }
+  /// The session's clock: milliseconds since the epoch, corrected by the
+  /// server's `Date` once learned. The vault keeps whole seconds.
+  private func now() -> Int64 { client?.clock.nowMilliseconds() ?? SystemWallClock().milliseconds() }
+
+  /// `1234` ms as `1.234`; whole seconds without a fraction.
+  static func secondsText(_ milliseconds: Int64) -> String {
+    let whole = milliseconds / 1_000
+    let fraction = milliseconds % 1_000
+    guard fraction != 0 else { return "\(whole)" }
+    var digits = "\(fraction)"
+    while digits.utf8.count < 3 { digits = "0" + digits }
+    return "\(whole).\(digits)"
+  }
 
   /// Feeds `event` and every event the resulting actions produce.
   private mutating func feed(_ first: SessionEvent) {
@@ -298,8 +310,8 @@ struct Daemon<Store: SlotStore> {
       return .deviceCodeIssued(
         PendingApproval(
           userCode: authorization.userCode, verificationURI: authorization.verificationURI,
-          expiresAt: now + authorization.expiresIn, interval: authorization.interval,
-          nextPollAt: now + authorization.interval))
+          expiresAt: now + authorization.expiresIn * 1_000, interval: authorization.interval * 1_000,
+          nextPollAt: now + authorization.interval * 1_000))
     case .failure(let error):
       return failed(error, step: "device authorization")
     }
@@ -309,7 +321,9 @@ struct Daemon<Store: SlotStore> {
     guard let code = deviceCode else { return nil }
     switch call({ client throws(CloudError) in try client.pollToken(deviceCode: code) }) {
     case .success(.pending): return .authorizationPending
-    case .success(.slowDown): return .slowDown
+    case .success(.slowDown):
+      logger.notice("the cloud asked to slow down (slow_down): polling 5 s less often from now on")
+      return .slowDown
     case .success(.denied):
       log("the owner denied the request; asking for a new code")
       return .accessDenied
@@ -326,11 +340,11 @@ struct Daemon<Store: SlotStore> {
         exitCode = ExitCode.failure
         return nil
       }
-      let expiry = now + (tokens.expiresIn ?? 300)
+      let expiry = now + (tokens.expiresIn ?? 300) * 1_000
       updated.accessToken = tokens.accessToken
       updated.refreshToken = tokens.refreshToken
-      updated.accessTokenExpiry = expiry
-      updated.lastActivation = now
+      updated.accessTokenExpiry = expiry / 1_000
+      updated.lastActivation = now / 1_000
       guard commit(updated) else { return nil }
       deviceCode = nil
       grantKeyReady = false
@@ -350,10 +364,10 @@ struct Daemon<Store: SlotStore> {
     switch call({ client throws(CloudError) in try client.refresh(refreshToken: refreshToken) }) {
     case .success(.tokens(let tokens)):
       guard var updated = contents else { return nil }
-      let expiry = now() + (tokens.expiresIn ?? 300)
+      let expiry = now() + (tokens.expiresIn ?? 300) * 1_000
       updated.refreshToken = tokens.refreshToken ?? refreshToken
       updated.accessToken = tokens.accessToken
-      updated.accessTokenExpiry = expiry
+      updated.accessTokenExpiry = expiry / 1_000
       // The rotated refresh token is durable before the new access token is used.
       guard commit(updated) else { return nil }
       if reportAfterRefresh {
@@ -472,7 +486,7 @@ struct Daemon<Store: SlotStore> {
         logger.warning("randomness: \(error.description); no jitter on this report")
       }
     }
-    nextReportAt = now() + Int64(config.reportIntervalSeconds) + jitter
+    nextReportAt = now() + (Int64(config.reportIntervalSeconds) + jitter) * 1_000
     log("next report in \(Int64(config.reportIntervalSeconds) + jitter) s")
   }
 
@@ -488,9 +502,8 @@ struct Daemon<Store: SlotStore> {
       logger.warning("randomness: \(error.description); waiting the longest backoff")
     }
     reportFailures += 1
-    let seconds = max(1, (milliseconds + 999) / 1_000)
-    nextReportAt = now() + seconds
-    log("report retry in \(seconds) s")
+    nextReportAt = now() + max(1, milliseconds)
+    log("report retry in \(Self.secondsText(max(1, milliseconds))) s")
   }
 
   // MARK: - Storm control
@@ -525,9 +538,8 @@ struct Daemon<Store: SlotStore> {
     } catch {
       logger.warning("randomness: \(error.description); waiting the longest backoff")
     }
-    let seconds = max(1, (milliseconds + 999) / 1_000)
-    log("retrying in \(seconds) s")
-    return .transientFailure(retryIn: seconds)
+    log("retrying in \(Self.secondsText(max(1, milliseconds))) s")
+    return .transientFailure(retryIn: max(1, milliseconds))
   }
 
   /// Seconds until a forced re-authentication starts: random in the spread.
@@ -539,9 +551,8 @@ struct Daemon<Store: SlotStore> {
     } catch {
       logger.warning("randomness: \(error.description); waiting the whole spread")
     }
-    let seconds = (milliseconds + 999) / 1_000
-    log("re-authenticating in \(seconds) s")
-    return seconds
+    log("re-authenticating in \(Self.secondsText(milliseconds)) s")
+    return milliseconds
   }
 
   private func holdsSession(_ state: SessionState) -> Bool {
@@ -571,7 +582,7 @@ struct Daemon<Store: SlotStore> {
       wake = nil
     }
     guard let wake, !parked else { return 60_000 }
-    return min(max(0, wake - now()) * 1_000, 60_000)
+    return min(max(0, wake - now()), 60_000)
   }
 
   private func log(_ message: LogMessage) { logger.info(message) }

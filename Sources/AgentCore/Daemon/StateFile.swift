@@ -13,7 +13,7 @@ struct StateFile {
     if let pending = pendingApproval(state) {
       text += "user_code=\(pending.userCode)\n"
       text += "verification_uri=\(pending.verificationURI)\n"
-      text += "expires_at=\(pending.expiresAt)\n"
+      text += "expires_at=\(pending.expiresAt / 1_000)\n"
     }
     return text
   }

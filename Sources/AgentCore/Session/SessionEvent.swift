@@ -1,7 +1,7 @@
 /// What can happen to a session. Delays that need randomness or policy
 /// (the re-authentication spread, backoff with jitter) are decided by the
 /// caller from the storm policy and carried in the event, so the transition
-/// function stays pure.
+/// function stays pure. Every time is in milliseconds (see `SessionMachine`).
 public enum SessionEvent: Equatable {
   /// At start-up, from the vault: identity only, or identity and tokens.
   case loadedIdentityOnly
@@ -21,10 +21,12 @@ public enum SessionEvent: Equatable {
   case refreshed(accessExpiresAt: Int64)
   /// `invalid_grant` on refresh or `invalid_token` on the API: the cloud
   /// ended the session (a mass logout). `startDelay` is the spread-window
-  /// delay from the storm policy, in seconds.
+  /// delay from the storm policy, in milliseconds.
   case revoked(startDelay: Int64)
   /// A network error, 5xx or 429: try the same step again after `retryIn`
-  /// seconds (backoff with full jitter, or Retry-After, from the storm policy).
+  /// milliseconds (backoff with full jitter, or Retry-After, from the storm
+  /// policy; sub-second jitter is kept, so a fleet that failed in the same
+  /// instant does not retry in the same instant).
   case transientFailure(retryIn: Int64)
   /// The clock moved on (a timer fired).
   case tick

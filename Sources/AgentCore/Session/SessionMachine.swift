@@ -1,8 +1,12 @@
 /// The one transition function of the session. Pure: the same state, event
-/// and time always give the same result.
+/// and time always give the same result. Every time and duration it sees is
+/// in milliseconds since the epoch (the corrected clock), so backoff jitter
+/// keeps its sub-second spread.
 public enum SessionMachine {
-  /// Seconds before expiry at which the access token is refreshed.
-  public static let refreshMargin: Int64 = 30
+  /// Milliseconds before expiry at which the access token is refreshed.
+  public static let refreshMargin: Int64 = 30_000
+  /// What each `slow_down` adds to the polling interval (RFC 8628 §3.5: 5 s).
+  public static let slowDownStep: Int64 = 5_000
 
   public static func next(_ state: SessionState, _ event: SessionEvent, now: Int64)
     -> (SessionState, SessionAction)
@@ -94,7 +98,7 @@ public enum SessionMachine {
       return (wrap(pending), .wait)
     case .slowDown:
       guard var pending else { return (original, .wait) }
-      pending.interval += 5
+      pending.interval += slowDownStep
       pending.nextPollAt = now + pending.interval
       return (wrap(pending), .wait)
     case .accessDenied, .expiredToken:

@@ -43,11 +43,11 @@ public enum SessionState: Equatable, Sendable {
 public struct PendingApproval: Equatable, Sendable {
   public var userCode: String
   public var verificationURI: String
-  /// When the device code expires (seconds, corrected clock).
+  /// When the device code expires (milliseconds, corrected clock).
   public var expiresAt: Int64
-  /// Minimum seconds between polls; grows by 5 on `slow_down` (RFC 8628 §3.5).
+  /// Minimum milliseconds between polls; grows by 5 s on `slow_down` (RFC 8628 §3.5).
   public var interval: Int64
-  /// When the next token request may be made.
+  /// When the next token request may be made (milliseconds).
   public var nextPollAt: Int64
 
   public init(userCode: String, verificationURI: String, expiresAt: Int64, interval: Int64, nextPollAt: Int64)
