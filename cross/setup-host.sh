@@ -15,8 +15,9 @@ esac
 
 # libcurl/OpenSSL headers for the hosted build; qemu-user for running the ARM
 # binaries; file/binutils for checking them; openssl + python3-venv for the
-# test servers.
+# test servers; socat and e2fsprogs (mkfs.ext4) for the QEMU camera board.
 packages="libcurl4-openssl-dev libssl-dev qemu-user-static file binutils openssl qemu-system-arm cpio
+socat e2fsprogs
 python3 python3-venv ca-certificates"
 
 missing=""
