@@ -65,12 +65,18 @@ class Console:
     def _send(self, line: str) -> None:
         self._sock.sendall(line.encode() + b"\n")
 
+    def send_line(self, line: str) -> None:
+        """Sends a line without waiting for anything (e.g. `poweroff`)."""
+        if "\n" in line or "\r" in line:
+            raise ValueError("one line only")
+        self._send(line)
+
     def interrupt(self) -> None:
         """Sends ^C (SIGINT to the shell's foreground job) and a newline."""
         self._sock.sendall(b"\x03\n")
 
-    def _read_line(self, deadline: float) -> str | None:
-        """One line (without CR/LF), or None at the deadline."""
+    def read_line(self, deadline: float) -> str | None:
+        """One line (without CR/LF), or None at the deadline (time.monotonic())."""
         while b"\n" not in self._buf:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -95,7 +101,7 @@ class Console:
             self._send("echo " + token)
             probe_deadline = min(deadline, time.monotonic() + probe_every)
             while True:
-                line = self._read_line(probe_deadline)
+                line = self.read_line(probe_deadline)
                 if line is None:
                     break
                 if line.strip() == token:
@@ -113,7 +119,7 @@ class Console:
         out: list[str] = []
         started = False
         while True:
-            line = self._read_line(deadline)
+            line = self.read_line(deadline)
             if line is None:
                 # A hung command would swallow the next ones: interrupt it.
                 self.interrupt()
