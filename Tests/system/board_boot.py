@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import shutil
 import sys
+import traceback
 import time
 
 from systemlib import (VERSION_ID, Board, Checks, Cloud, ConsoleError, Fatal, factory_provision, install_signal_handlers,
@@ -150,6 +151,10 @@ def main() -> int:
             f"{(work / 'img' / 'data.img').stat().st_size // 1048576} MiB")
     except (Fatal, ConsoleError) as e:
         checks.check(f"stopped: {e}", False)
+        keep = True
+    except Exception:  # a bug in the test itself: still clean up and count it
+        traceback.print_exc()
+        checks.check("stopped: unexpected error (traceback above)", False)
         keep = True
     finally:
         if board is not None:

@@ -16,9 +16,12 @@ end with the surviving session.
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import random
 import shutil
 import sys
+import traceback
 import threading
 import time
 
@@ -35,12 +38,49 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, help="random seed (default: from the clock, printed)")
     p.add_argument("--earliest", type=float, default=1.5, help="earliest cut, s after QEMU start (default 1.5)")
     p.add_argument("--latest", type=float, default=15.0, help="latest cut, s after QEMU start (default 15)")
+    p.add_argument("--targeted-every", type=int, default=2, metavar="K",
+                   help="every Kth cut waits for the cloud to answer a refresh, then cuts 0-150 ms later "
+                        "(aiming between the cloud issuing a token and the vault committing it); 0: none (default 2)")
     a = p.parse_args(argv)
     if not 1 <= a.cuts <= 500:
         p.error("--cuts must be 1 to 500")
     if not 0 <= a.earliest < a.latest <= 120:
         p.error("need 0 <= --earliest < --latest <= 120")
+    if a.targeted_every < 0:
+        p.error("--targeted-every must be 0 or more")
     return a
+
+
+def refresh_answered(cloud: Cloud, offset: int) -> tuple[bool, int]:
+    """Whether requests.jsonl, read from byte `offset`, records a successful
+    refresh (POST /oauth/token, grant_type=refresh_token, 200); new offset."""
+    path = cloud.dir / "requests.jsonl"
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read()
+    end = data.rfind(b"\n") + 1
+    for line in data[:end].splitlines():
+        rec = json.loads(line)
+        if (rec["method"] == "POST" and rec["path"] == "/oauth/token" and rec.get("status") == 200
+                and b"grant_type=refresh_token" in base64.b64decode(rec["body_b64"])):
+            return True, offset + end
+    return False, offset + end
+
+
+def cut_on_refresh(board: Board, cloud: Cloud, deadline: float, extra: float, result: dict) -> None:
+    """Kills QEMU `extra` s after the cloud answers the next refresh (or at
+    `deadline` if none comes)."""
+    offset = (cloud.dir / "requests.jsonl").stat().st_size
+    pid = board.proc.pid
+    while time.time() < deadline:
+        seen, offset = refresh_answered(cloud, offset)
+        if seen:
+            result["refresh_seen"] = True
+            time.sleep(extra)
+            break
+        time.sleep(0.002)
+    if board.proc is not None and board.proc.pid == pid:
+        board.proc.kill()
 
 
 class Watch:
@@ -55,17 +95,15 @@ class Watch:
 
 
 def observe(board: Board, watch: Watch, until: float) -> None:
-    """Polls the board (state file, vault snapshot) until the host time `until`
-    or until the board is gone. A cut in the middle of a poll ends it."""
-    try:
-        while time.time() < until and board.running():
+    """Polls the board (state file, vault snapshot) until the host time
+    `until` or until the board is gone (the cut). A console error before
+    then (the shell not up yet) is retried; one from the cut ends the poll."""
+    while time.time() < until and board.running():
+        try:
             if board.con is None:
-                try:
-                    board.wait_shell(timeout=max(0.2, until - time.time()))
+                board.wait_shell(timeout=max(0.2, until - time.time()))
+                if watch.shell_at is None:
                     watch.shell_at = time.time() - board.t_start
-                except (Fatal, ConsoleError):
-                    return
-                continue
             state = board.agent_state()
             name = state.get("state", "?")
             if not watch.states or watch.states[-1] != name:
@@ -78,8 +116,11 @@ def observe(board: Board, watch: Watch, until: float) -> None:
             if gen is not None:
                 watch.generations.append(int(gen))
             time.sleep(0.3)
-    except (Fatal, ConsoleError, OSError):
-        return  # the cut came while a command was running
+        except (Fatal, ConsoleError, OSError):
+            if board.con is not None:
+                board.con.close()
+                board.con = None
+            time.sleep(0.1)
 
 
 def main(argv=None) -> int:
@@ -102,7 +143,7 @@ def main(argv=None) -> int:
 
         # --- one activation, as on the factory line and at the owner's home ----------
         board.boot()
-        board.wait_shell()
+        first_shell = board.wait_shell()
         factory_provision(board, cloud, checks, DEVICE)
         board.sh("killall -HUP camera-agent")
         st = wait_for("a user_code", lambda: (s := board.agent_state()).get("user_code") and s, 60)
@@ -117,6 +158,7 @@ def main(argv=None) -> int:
 
         # --- the cuts ---------------------------------------------------------------
         rows = []
+        targeted_hits = 0
         regressions = []
         approvals = []
         for i in range(1, args.cuts + 1):
@@ -127,12 +169,22 @@ def main(argv=None) -> int:
                 board.boot()
                 moment = rng.uniform(args.earliest, args.latest)
             watch = Watch()
-            pid = board.proc.pid
-            timer = threading.Timer(max(0.0, board.t_start + moment - time.time()),
-                                    lambda p=pid: board.proc and board.proc.pid == p and board.proc.kill())
-            timer.start()
+            if i == 1:
+                watch.shell_at = first_shell
+            targeted = args.targeted_every > 0 and i % args.targeted_every == 0
+            result: dict = {}
+            if targeted:
+                extra = rng.uniform(0, 0.150)
+                moment = (time.time() - board.t_start) + 25.0  # the latest it may wait for a refresh
+                killer = threading.Thread(target=cut_on_refresh,
+                                          args=(board, cloud, board.t_start + moment, extra, result))
+            else:
+                pid = board.proc.pid
+                killer = threading.Timer(max(0.0, board.t_start + moment - time.time()),
+                                         lambda p=pid: board.proc and board.proc.pid == p and board.proc.kill())
+            killer.start()
             observe(board, watch, board.t_start + moment)
-            timer.join()
+            killer.join()
             cut_at = time.time() - board.t_start
             board.cut()
             doing = board.last_log_line()
@@ -143,7 +195,12 @@ def main(argv=None) -> int:
             if watch.user_code_seen:
                 approvals.append(f"boot before cut {i} published a user_code")
             gens = f"{watch.generations[0]}..{watch.generations[-1]}" if watch.generations else "-"
-            rows.append(f"  cut {i:2}/{args.cuts}: {cut_at:5.1f} s after boot; "
+            how = "random moment"
+            if targeted:
+                how = (f"{extra * 1000:3.0f} ms after the cloud answered a refresh" if result.get("refresh_seen")
+                       else "no refresh seen: at the deadline")
+                targeted_hits += 1 if result.get("refresh_seen") else 0
+            rows.append(f"  cut {i:2}/{args.cuts}: {cut_at:5.1f} s after boot ({how}); "
                         f"shell {'%.1f s' % watch.shell_at if watch.shell_at else '-'}, "
                         f"active {'%.1f s' % watch.active_at if watch.active_at else '-'}, "
                         f"vault generation {gens}; states {'/'.join(watch.states) or '-'}; "
@@ -186,12 +243,16 @@ def main(argv=None) -> int:
                      "exited with status" not in logs,
                      [ln for ln in logs.splitlines() if "exited with status" in ln][:3].__str__())
         refreshes = cloud.count("/oauth/token", status=200) - 1
-        log(f"power-cut: figures: {args.cuts} cuts; refresh-token rotations at the cloud {live.get('rotations')} "
+        log(f"power-cut: figures: {args.cuts} cuts ({targeted_hits} right after a refresh answer); refresh-token rotations at the cloud {live.get('rotations')} "
             f"(grace uses {live.get('grace_uses')}: cuts between the cloud issuing a token and the vault "
             f"committing it); {refreshes} successful refreshes; vault generation {gen_start} -> {gen_final}; "
             f"seed {seed}")
     except (Fatal, ConsoleError) as e:
         checks.check(f"stopped: {e}", False)
+        keep = True
+    except Exception:  # a bug in the test itself: still clean up and count it
+        traceback.print_exc()
+        checks.check("stopped: unexpected error (traceback above)", False)
         keep = True
     finally:
         if board is not None:

@@ -213,18 +213,22 @@ class Board:
             stderr=subprocess.STDOUT)
 
     def wait_shell(self, timeout: float = 90) -> float:
-        """Connects to the console; returns seconds from QEMU start to a shell answer."""
+        """Connects to the console; returns seconds from QEMU start to a shell
+        answer. Early in a boot nothing is typed before the guest's first rcS
+        line (see Console.wait_ready); 8 s after QEMU's start that has passed."""
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
                 raise Fatal(f"QEMU exited with {self.proc.returncode} during boot {self.boots}")
             try:
-                self.con = Console(str(self.work / "console.sock"), connect_timeout=0.5)
+                self.con = Console(str(self.work / "console.sock"), connect_timeout=0.5,
+                                   transcript=str(self.work / f"console.boot{self.boots}.log"))
                 break
             except ConsoleError:
                 if time.monotonic() >= deadline:
                     raise Fatal("the console socket never appeared")
-        self.con.wait_ready(max(1.0, deadline - time.monotonic()), probe_every=0.5)
+        self.con.wait_ready(max(1.0, deadline - time.monotonic()), probe_every=0.5,
+                            quiet_for=max(0.0, self.t_start + 8.0 - time.time()))
         return time.time() - self.t_start
 
     def sh(self, cmd: str, timeout: float = 30) -> tuple[int, str]:
@@ -270,14 +274,11 @@ class Board:
             raise Fatal("no console connection to send poweroff")
         self.con.send_line("poweroff")
         deadline = time.monotonic() + timeout
-        with open(self.work / f"console.boot{self.boots}.log", "a") as keep:
-            while self.proc.poll() is None and time.monotonic() < deadline:
-                try:
-                    line = self.con.read_line(min(deadline, time.monotonic() + 0.5))
-                except ConsoleError:
-                    break
-                if line is not None:
-                    keep.write(line + "\n")
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            try:
+                self.con.read_line(min(deadline, time.monotonic() + 0.5))
+            except ConsoleError:
+                break
         try:
             rc = self.proc.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
