@@ -10,8 +10,6 @@ and the cloud on every exit, which try/finally does more plainly than traps.
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
 import ssl
 import subprocess
@@ -334,8 +332,3 @@ def report_time(cloud: Cloud, device_id: str, nth: int) -> float | None:
 
 def scan_for(blob: bytes, needles: dict[str, bytes]) -> list[str]:
     return [name for name, needle in needles.items() if needle and needle in blob]
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default

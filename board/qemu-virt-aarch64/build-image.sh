@@ -31,8 +31,8 @@ in <repo>/.cache/board/aarch64.
 EOF
 }
 
-ca= out=$repo/out/board/qemu-virt-aarch64 binary=$repo/out/aarch64/camera-agent
-version_id= data_mib=64 new_disk=no fetch_only=no
+ca='' out=$repo/out/board/qemu-virt-aarch64 binary=$repo/out/aarch64/camera-agent
+version_id='' data_mib=64 new_disk=no fetch_only=no
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) help; exit 0 ;;
@@ -137,7 +137,7 @@ if ! ls "$root"/boot/vmlinuz-6.1.0-*-"$DEB_ARCH" >/dev/null 2>&1 || [ ! -x "$roo
 else
   say "kernel and busybox: cached in $cache"
 fi
-kernel=$(ls "$root"/boot/vmlinuz-6.1.0-*-"$DEB_ARCH" | sort -V | tail -n 1)
+kernel=$(find "$root/boot" -name "vmlinuz-6.1.0-*-$DEB_ARCH" | sort -V | tail -n 1)
 kver=${kernel##*/vmlinuz-}
 moddir=$root/lib/modules/$kver
 [ -d "$moddir" ] || die "no modules for $kver in $root"

@@ -32,7 +32,7 @@ when the guest powers off or reboots (-no-reboot).
 EOF
 }
 
-image=$repo/out/board/qemu-virt-aarch64 port= console= agent_log= huk= data= print=no
+image=$repo/out/board/qemu-virt-aarch64 port='' console='' agent_log='' huk='' data='' print=no
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) help; exit 0 ;;
@@ -55,7 +55,7 @@ agent_log=${agent_log:-$image/agent.log}
 huk=${huk:-$image/huk.bin}
 data=${data:-$image/data.img}
 case "$port" in ""|*[!0-9]*) die "--cloud-port PORT is required (the cloud's loopback port)" ;; esac
-[ "$port" -ge 1 ] && [ "$port" -le 65535 ] || die "--cloud-port $port is out of range"
+if [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then die "--cloud-port $port is out of range"; fi
 for f in "$image/vmlinuz" "$image/initrd.gz" "$data"; do
   [ -s "$f" ] || die "$f is missing (run board/qemu-virt-aarch64/build-image.sh)"
 done
@@ -67,7 +67,7 @@ command -v qemu-system-aarch64 >/dev/null 2>&1 \
 command -v socat >/dev/null 2>&1 || die "socat not found (apt-get install socat, or cross/setup-host.sh)"
 rm -f "$console"
 
-# shellcheck disable=SC2206 # QEMU_MACHINE is a list of options
+# shellcheck disable=SC2206,SC2054 # QEMU_MACHINE is a list of options; commas are QEMU's
 cmd=(qemu-system-aarch64 $QEMU_MACHINE -nodefaults -no-user-config -display none -no-reboot
   -kernel "$image/vmlinuz" -initrd "$image/initrd.gz"
   -append "console=ttyAMA0 rdinit=/init panic=-1 quiet loglevel=4"
