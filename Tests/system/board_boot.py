@@ -139,6 +139,8 @@ def main() -> int:
         disk = (work / "img" / "data.img").read_bytes()
         checks.check(f"no token ({len(tokens)} checked), HUK or private key in the agent logs",
                      len(tokens) >= 4 and not scan_for(logs, needles), str(scan_for(logs, needles)))
+        checks.check("the scanned disk image holds the vault (slot0.rec, slot1.rec entries)",
+                     b"slot0.rec" in disk and b"slot1.rec" in disk)
         checks.check("no token, HUK or private key anywhere on the data disk image",
                      not scan_for(disk, needles), str(scan_for(disk, needles)))
 
