@@ -154,6 +154,9 @@ def main() -> int:
     except (Fatal, ConsoleError) as e:
         checks.check(f"stopped: {e}", False)
         keep = True
+    except SystemExit as e:  # SIGTERM/SIGINT/SIGHUP (install_signal_handlers)
+        checks.check(f"stopped by a signal (exit {e.code})", False)
+        keep = True
     except Exception:  # a bug in the test itself: still clean up and count it
         traceback.print_exc()
         checks.check("stopped: unexpected error (traceback above)", False)
