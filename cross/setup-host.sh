@@ -16,8 +16,10 @@ esac
 # libcurl/OpenSSL headers for the hosted build; qemu-user for running the ARM
 # binaries; file/binutils for checking them; openssl + python3-venv for the
 # test servers; libfaketime for the board whose clock starts at 1970
-# (Tests/blackbox/faults.sh; the arm64 one comes from Tests/blackbox/faketime.sh).
+# (Tests/blackbox/faults.sh; the arm64 one comes from Tests/blackbox/faketime.sh);
+# socat and e2fsprogs (mkfs.ext4) for the QEMU camera board.
 packages="libcurl4-openssl-dev libssl-dev qemu-user-static file binutils openssl qemu-system-arm cpio
+socat e2fsprogs
 python3 python3-venv ca-certificates libfaketime"
 
 missing=""

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""System test of the whole board (run through Tests/system/board-boot.sh):
+build the qemu-virt-aarch64 image, start the reference cloud on loopback,
+boot the board, provision it over the serial console, activate (owner
+approval), first report, mass logout and re-activation, then a clean reboot
+after which the vault opens at the same generation and the agent is active
+again without the owner. Prints boot-to-shell and boot-to-first-report.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import sys
+import traceback
+import time
+
+from systemlib import (VERSION_ID, Board, Checks, Cloud, ConsoleError, Fatal, factory_provision, install_signal_handlers,
+                       log, new_workdir, prepare_host, report_time, scan_for, wait_for)
+
+DEVICE = "cam-qemu-0001"
+
+
+def main() -> int:
+    install_signal_handlers()
+    checks = Checks("board-boot")
+    t_begin = time.time()
+    python = prepare_host()
+    work = new_workdir("board-boot.")
+    cloud = board = None
+    keep = False
+    try:
+        cloud = Cloud(python, work / "cloud", [])
+        log(f"board-boot: reference cloud at {cloud.url} (the guest sees https://192.0.2.100)")
+        t = time.time()
+        out = Board.build(cloud.ca, work / "img")
+        for line in out.splitlines():
+            if any(k in line for k in ("shared libraries", "initramfs:", "camera-agent:", "data disk")):
+                log("  " + line)
+        log(f"board-boot: image built in {time.time() - t:.1f} s")
+        board = Board(work / "img", cloud.port, work)
+
+        # --- first boot: unprovisioned ------------------------------------------
+        board.boot()
+        shell1 = board.wait_shell()
+        log(f"board-boot: boot 1: shell answered {shell1:.1f} s after QEMU start")
+        checks.check("serial console: root shell with camera-agent on PATH",
+                     board.sh("id -u; command -v camera-agent")[1].split() == ["0", "/usr/bin/camera-agent"])
+        checks.check("the console shell does not echo input or print prompts",
+                     board.sh("echo one; echo two") == (0, "one\ntwo\n"))
+        checks.check("a failing command's status comes back", board.sh("false")[0] == 1)
+        checks.check("data disk mounted on /data, boot 1", board.sh("cat /data/boot_count")[1].strip() == "1")
+        checks.check("guest clock is close to the host's",
+                     abs(int(board.sh("date +%s")[1].strip()) - time.time()) < 30)
+        huk = (work / "img" / "huk.bin").read_bytes()
+        checks.check("HUK visible through fw_cfg (32 bytes) and not in the initramfs",
+                     board.sh("wc -c </sys/firmware/qemu_fw_cfg/by_name/opt/camera/huk/raw")[1].strip() == "32"
+                     and huk not in gzip.decompress((work / "img" / "initrd.gz").read_bytes()))
+        wait_for("the agent to report 'not provisioned'", lambda: "not provisioned" in board.log_text(), 30)
+        checks.check("unprovisioned agent waits: state=unprovisioned",
+                     board.agent_state().get("state") == "unprovisioned")
+        checks.check("the guest reaches nothing but the cloud (restrict=on)",
+                     board.sh("nc -w 2 192.0.2.2 22 </dev/null")[0] != 0)
+
+        # --- factory provisioning, then SIGHUP -------------------------------------
+        thumb = factory_provision(board, cloud, checks, DEVICE)
+        board.sh("killall -HUP camera-agent")
+        st = wait_for("a user_code in the state file", lambda: (s := board.agent_state()).get("user_code") and s, 60)
+        checks.check("after SIGHUP: activation_pending with user_code and verification_uri",
+                     st.get("state") == "activation_pending"
+                     and st.get("verification_uri") == "https://192.0.2.100/device", str(st))
+        log(f"board-boot: the owner approves {st['user_code']}")
+        cloud.owner("approve", st["user_code"])
+        wait_for("the first report at the cloud", lambda: report_time(cloud, DEVICE, 1), 60)
+        first_report = report_time(cloud, DEVICE, 1) - board.t_start
+        dev = cloud.device(DEVICE)
+        report = dev.get("last_report") or {}
+        checks.check(f"the cloud holds the report: firmware {VERSION_ID}, no schema problems",
+                     (report.get("report") or {}).get("firmware_version") == VERSION_ID
+                     and not report.get("schema_problems"), str(report)[:300])
+        wait_for("state=active", lambda: board.agent_state().get("state") == "active", 30)
+        jkt1 = dev.get("current_jkt")
+        st1 = board.kv("camera-agent status")
+        gen1 = int(st1["generation"])
+        checks.check("vault: refresh token, DPoP key, last activation",
+                     st1.get("refresh_token") == "present" and st1.get("dpop_key") == "present"
+                     and "last_activation" in st1, str(st1))
+
+        # --- mass logout, SIGUSR1, re-activation -----------------------------------
+        log("board-boot: the cloud revokes every session (mass logout); SIGUSR1")
+        cloud.owner("admin", "revoke-all")
+        board.sh("killall -USR1 camera-agent")
+        st = wait_for("a new user_code", lambda: (s := board.agent_state()).get("user_code") and s, 90)
+        checks.check("re-activation: reauth_pending with a new code", st.get("state") == "reauth_pending", str(st))
+        cloud.owner("approve", st["user_code"])
+        wait_for("the second report", lambda: report_time(cloud, DEVICE, 2), 60)
+        wait_for("state=active again", lambda: board.agent_state().get("state") == "active", 30)
+        jkt2 = cloud.device(DEVICE).get("current_jkt")
+        checks.check("the new session has a new DPoP key (jkt)", bool(jkt2) and jkt2 != jkt1, f"{jkt1} -> {jkt2}")
+        st2 = board.kv("camera-agent status")
+        gen2 = int(st2["generation"])
+        checks.check(f"vault generation advanced ({gen1} -> {gen2})", gen2 > gen1)
+        checks.check("identity key unchanged through re-activation", st2.get("identity_thumbprint") == thumb)
+        for t in ("unprovisioned -> activation_pending", "activation_pending -> active", "active -> refreshing",
+                  "refreshing -> reauth_required", "reauth_required -> reauth_pending", "reauth_pending -> active"):
+            checks.check(f"agent log (hvc0): state {t}", f"camera-agent: state {t}" in board.log_text())
+        devauth = cloud.count("/oauth/device_authorization", status=200)
+
+        # --- clean reboot ----------------------------------------------------------
+        log("board-boot: clean power-off and boot again")
+        rc = board.poweroff()
+        checks.check("poweroff from the console: QEMU exits 0", rc == 0, f"exit {rc}")
+        checks.check("rcK stopped the agent (state=stopped logged)",
+                     "camera-agent supervisor: camera-agent stopped (exit 0)" in board.log_text())
+        board.boot()
+        shell2 = board.wait_shell()
+        log(f"board-boot: boot 2: shell answered {shell2:.1f} s after QEMU start")
+        checks.check("data disk survived: boot 2", board.sh("cat /data/boot_count")[1].strip() == "2")
+        wait_for("state=active after the reboot", lambda: board.agent_state().get("state") in ("active",), 60)
+        st3 = board.kv("camera-agent status")
+        checks.check(f"vault opens at the same generation after the reboot ({st3.get('generation')})",
+                     st3.get("generation") == str(gen2), f"{gen2} -> {st3.get('generation')}")
+        checks.check("active after the reboot without owner approval (no new device grant, no user_code)",
+                     cloud.count("/oauth/device_authorization", status=200) == devauth
+                     and "user_code" not in board.agent_state() and "waiting for the owner" not in board.log_text())
+        board.sh("killall -USR1 camera-agent")
+        wait_for("the third report (after the reboot, same tokens)", lambda: report_time(cloud, DEVICE, 3), 60)
+        checks.check("report after the reboot accepted with the stored session",
+                     cloud.device(DEVICE).get("current_jkt") == jkt2)
+
+        # --- nothing secret in the logs or on the disk -------------------------------
+        rc = board.poweroff()
+        checks.check("second poweroff: QEMU exits 0", rc == 0)
+        tokens = cloud.secrets(DEVICE)
+        needles = {f"token#{i}": t.encode() for i, t in enumerate(tokens)}
+        needles.update({"HUK bytes": huk, "HUK hex": huk.hex().encode(), "PEM": b"BEGIN EC PRIVATE",
+                        "JWK d member": b'"d":'})
+        logs = b"".join(p.read_bytes() for p in sorted(work.glob("agent.boot*.log")))
+        disk = (work / "img" / "data.img").read_bytes()
+        checks.check(f"no token ({len(tokens)} checked), HUK or private key in the agent logs",
+                     len(tokens) >= 4 and not scan_for(logs, needles), str(scan_for(logs, needles)))
+        checks.check("the scanned disk image holds the vault (slot0.rec, slot1.rec entries)",
+                     b"slot0.rec" in disk and b"slot1.rec" in disk)
+        checks.check("no token, HUK or private key anywhere on the data disk image",
+                     not scan_for(disk, needles), str(scan_for(disk, needles)))
+
+        log("")
+        log(f"board-boot: figures: boot-to-shell {shell1:.1f} s (boot 1), {shell2:.1f} s (boot 2); "
+            f"boot-to-first-report {first_report:.1f} s (QEMU start to the cloud recording it, "
+            f"including provisioning and the owner's approval)")
+        log(f"board-boot: image: initrd.gz {(work / 'img' / 'initrd.gz').stat().st_size} bytes, "
+            f"vmlinuz {(work / 'img' / 'vmlinuz').stat().st_size} bytes, data disk "
+            f"{(work / 'img' / 'data.img').stat().st_size // 1048576} MiB")
+    except (Fatal, ConsoleError) as e:
+        checks.check(f"stopped: {e}", False)
+        keep = True
+    except SystemExit as e:  # SIGTERM/SIGINT/SIGHUP (install_signal_handlers)
+        checks.check(f"stopped by a signal (exit {e.code})", False)
+        keep = True
+    except Exception:  # a bug in the test itself: still clean up and count it
+        traceback.print_exc()
+        checks.check("stopped: unexpected error (traceback above)", False)
+        keep = True
+    finally:
+        if board is not None:
+            board.cut()
+        if cloud is not None:
+            cloud.stop()
+        if keep or checks.failed:
+            log(f"board-boot: logs kept in {work} (agent.boot*.log, qemu.boot*.log, cloud.log)")
+            for p in sorted(work.glob("agent.boot*.log")):
+                log(f"---- {p.name} (last 15 lines)")
+                for line in p.read_text(errors="replace").replace("\r", "").splitlines()[-15:]:
+                    log("  " + line)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    log(f"board-boot: total {time.time() - t_begin:.0f} s")
+    return checks.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

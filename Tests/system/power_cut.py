@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""Power cuts during refresh-token rotation on the qemu-virt-aarch64 board
+(run through Tests/system/power-cut.sh).
+
+The reference cloud issues 35-second access tokens, so the agent (which
+refreshes 30 s before expiry) rotates its refresh token about every 5 s and
+once at most boots. The board is activated once; then QEMU is SIGKILLed at
+seeded random moments (seconds after QEMU start) and booted again, N times.
+Checked throughout: the vault always opens; its generation never goes back;
+the agent returns to state=active with no owner approval (no user_code, no
+new device_authorization request at the cloud); the cloud's refresh-token
+family is never revoked (no reuse detection); a report is accepted at the
+end with the surviving session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import random
+import shutil
+import sys
+import traceback
+import threading
+import time
+
+from systemlib import (Board, Checks, Cloud, ConsoleError, Fatal, factory_provision, install_signal_handlers, log,
+                       new_workdir, prepare_host, report_time, wait_for)
+
+DEVICE = "cam-cut-0001"
+ACCESS_TTL = 35
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="Tests/system/power-cut.sh", description=__doc__.split("\n\n")[0])
+    p.add_argument("--cuts", type=int, default=20, help="number of power cuts (default 20)")
+    p.add_argument("--seed", type=int, help="random seed (default: from the clock, printed)")
+    p.add_argument("--earliest", type=float, default=1.5, help="earliest cut, s after QEMU start (default 1.5)")
+    p.add_argument("--latest", type=float, default=15.0, help="latest cut, s after QEMU start (default 15)")
+    p.add_argument("--targeted-every", type=int, default=2, metavar="K",
+                   help="every Kth cut waits for the cloud to answer a refresh, then cuts 0-150 ms later "
+                        "(aiming between the cloud issuing a token and the vault committing it); 0: none (default 2)")
+    a = p.parse_args(argv)
+    if not 1 <= a.cuts <= 500:
+        p.error("--cuts must be 1 to 500")
+    if not 0 <= a.earliest < a.latest <= 120:
+        p.error("need 0 <= --earliest < --latest <= 120")
+    if a.targeted_every < 0:
+        p.error("--targeted-every must be 0 or more")
+    return a
+
+
+def refresh_answered(cloud: Cloud, offset: int) -> tuple[bool, int]:
+    """Whether requests.jsonl, read from byte `offset`, records a successful
+    refresh (POST /oauth/token, grant_type=refresh_token, 200); new offset."""
+    path = cloud.dir / "requests.jsonl"
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read()
+    end = data.rfind(b"\n") + 1
+    for line in data[:end].splitlines():
+        rec = json.loads(line)
+        if (rec["method"] == "POST" and rec["path"] == "/oauth/token" and rec.get("status") == 200
+                and b"grant_type=refresh_token" in base64.b64decode(rec["body_b64"])):
+            return True, offset + end
+    return False, offset + end
+
+
+def cut_on_refresh(board: Board, cloud: Cloud, deadline: float, extra: float, result: dict) -> None:
+    """Kills QEMU `extra` s after the cloud answers the next refresh (or at
+    `deadline` if none comes)."""
+    pid = board.proc.pid
+    try:
+        offset = (cloud.dir / "requests.jsonl").stat().st_size
+    except OSError:
+        offset = 0
+    while time.time() < deadline:
+        try:
+            seen, offset = refresh_answered(cloud, offset)
+        except OSError:  # the test is ending and its folder is gone
+            return
+        if seen:
+            result["refresh_seen"] = True
+            time.sleep(extra)
+            break
+        time.sleep(0.002)
+    if board.proc is not None and board.proc.pid == pid:
+        board.proc.kill()
+
+
+class Watch:
+    """What one boot showed before its cut."""
+
+    def __init__(self):
+        self.shell_at: float | None = None
+        self.active_at: float | None = None
+        self.generations: list[int] = []
+        self.states: list[str] = []
+        self.user_code_seen = False
+
+
+def observe(board: Board, watch: Watch, until: float) -> None:
+    """Polls the board (state file, vault snapshot) until the host time
+    `until` or until the board is gone (the cut). A console error before
+    then (the shell not up yet) is retried; one from the cut ends the poll."""
+    while time.time() < until and board.running():
+        try:
+            if board.con is None:
+                board.wait_shell(timeout=max(0.2, until - time.time()))
+                if watch.shell_at is None:
+                    watch.shell_at = time.time() - board.t_start
+            state = board.agent_state()
+            name = state.get("state", "?")
+            if not watch.states or watch.states[-1] != name:
+                watch.states.append(name)
+            if "user_code" in state:
+                watch.user_code_seen = True
+            if name == "active" and watch.active_at is None:
+                watch.active_at = time.time() - board.t_start
+            gen = board.vault_status().get("generation")
+            if gen is not None:
+                watch.generations.append(int(gen))
+            time.sleep(0.3)
+        except (Fatal, ConsoleError, OSError):
+            if board.con is not None:
+                board.con.close()
+                board.con = None
+            time.sleep(0.1)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    install_signal_handlers()
+    seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000
+    rng = random.Random(seed)
+    log(f"power-cut: seed {seed} (rerun with --seed {seed}), {args.cuts} cuts, "
+        f"each {args.earliest}-{args.latest} s after QEMU start")
+    checks = Checks("power-cut")
+    t_begin = time.time()
+    python = prepare_host()
+    work = new_workdir("power-cut.")
+    cloud = board = None
+    keep = False
+    try:
+        cloud = Cloud(python, work / "cloud", ["--access-ttl", str(ACCESS_TTL)])
+        Board.build(cloud.ca, work / "img")
+        board = Board(work / "img", cloud.port, work)
+
+        # --- one activation, as on the factory line and at the owner's home ----------
+        board.boot()
+        first_shell = board.wait_shell()
+        factory_provision(board, cloud, checks, DEVICE)
+        board.sh("killall -HUP camera-agent")
+        st = wait_for("a user_code", lambda: (s := board.agent_state()).get("user_code") and s, 60)
+        cloud.owner("approve", st["user_code"])
+        wait_for("the first report", lambda: report_time(cloud, DEVICE, 1), 60)
+        wait_for("state=active", lambda: board.agent_state().get("state") == "active", 30)
+        devauth = cloud.count("/oauth/device_authorization")
+        families0 = len(cloud.device(DEVICE).get("families", []))
+        gen_start = int(board.vault_status()["generation"])
+        max_gen = gen_start
+        log(f"power-cut: active at generation {gen_start}; {devauth} device authorization request(s) so far")
+
+        # --- the cuts ---------------------------------------------------------------
+        rows = []
+        targeted_hits = 0
+        regressions = []
+        approvals = []
+        for i in range(1, args.cuts + 1):
+            if i == 1:
+                # The first boot is already up: cut it within the next few rotations.
+                moment = (time.time() - board.t_start) + rng.uniform(0, args.latest - args.earliest)
+            else:
+                board.boot()
+                moment = rng.uniform(args.earliest, args.latest)
+            watch = Watch()
+            if i == 1:
+                watch.shell_at = first_shell
+            targeted = args.targeted_every > 0 and i % args.targeted_every == 0
+            result: dict = {}
+            if targeted:
+                extra = rng.uniform(0, 0.150)
+                moment = (time.time() - board.t_start) + 25.0  # the latest it may wait for a refresh
+                killer = threading.Thread(target=cut_on_refresh, daemon=True,
+                                          args=(board, cloud, board.t_start + moment, extra, result))
+            else:
+                pid = board.proc.pid
+                killer = threading.Timer(max(0.0, board.t_start + moment - time.time()),
+                                         lambda p=pid: board.proc and board.proc.pid == p and board.proc.kill())
+                killer.daemon = True
+            killer.start()
+            observe(board, watch, board.t_start + moment)
+            killer.join()
+            cut_at = time.time() - board.t_start
+            board.cut()
+            doing = board.last_log_line()
+            for g in watch.generations:
+                if g < max_gen:
+                    regressions.append(f"cut {i}: generation {g} after {max_gen}")
+                max_gen = max(max_gen, g)
+            if watch.user_code_seen:
+                approvals.append(f"boot before cut {i} published a user_code")
+            gens = f"{watch.generations[0]}..{watch.generations[-1]}" if watch.generations else "-"
+            how = "random moment"
+            if targeted:
+                how = (f"{extra * 1000:3.0f} ms after the cloud answered a refresh" if result.get("refresh_seen")
+                       else "no refresh seen: at the deadline")
+                targeted_hits += 1 if result.get("refresh_seen") else 0
+            rows.append(f"  cut {i:2}/{args.cuts}: {cut_at:5.1f} s after boot ({how}); "
+                        f"shell {'%.1f s' % watch.shell_at if watch.shell_at else '-'}, "
+                        f"active {'%.1f s' % watch.active_at if watch.active_at else '-'}, "
+                        f"vault generation {gens}; states {'/'.join(watch.states) or '-'}; "
+                        f"agent's last line: {doing.strip()[:110]}")
+            log(rows[-1])
+
+        # --- after the last cut ---------------------------------------------------------
+        board.boot()
+        board.wait_shell()
+        wait_for("state=active after the last cut", lambda: board.agent_state().get("state") == "active", 90)
+        final = board.vault_status()
+        gen_final = int(final["generation"])
+        reports_before = sum(1 for r in cloud.requests() if r["path"] == f"/v1/devices/{DEVICE}/report"
+                             and r.get("status") == 200)
+        board.sh("killall -USR1 camera-agent")
+        try:
+            wait_for("a report after the last cut", lambda: report_time(cloud, DEVICE, reports_before + 1), 60)
+        except Fatal:
+            pass
+        reported = report_time(cloud, DEVICE, reports_before + 1) is not None
+        dev = cloud.device(DEVICE)
+        families = dev.get("families", [])
+        live = families[-1] if families else {}
+        logs = "".join(p.read_text(errors="replace") for p in sorted(work.glob("agent.boot*.log"))
+                       if p.name != "agent.boot1.log")
+
+        log("")
+        checks.check(f"the vault opened at every boot (no 'vault:' error in {args.cuts} boots' logs)",
+                     "camera-agent: vault" not in logs, [ln for ln in logs.splitlines() if "camera-agent: vault" in ln][:3].__str__())
+        checks.check(f"the vault generation never went back (start {gen_start}, max seen {max_gen}, final {gen_final})",
+                     not regressions and gen_final >= max_gen, "; ".join(regressions[:5]))
+        checks.check("the agent rotated its refresh token during the run (the generation grew)",
+                     gen_final > gen_start, f"{gen_start} -> {gen_final}")
+        checks.check("after the last cut: state=active, refresh token in the vault",
+                     final.get("refresh_token") == "present")
+        checks.check("no owner approval needed: no user_code published after the first activation",
+                     not approvals and "waiting for the owner" not in logs, "; ".join(approvals[:5]))
+        checks.check(f"no new device_authorization request at the cloud ({devauth} before and after)",
+                     cloud.count("/oauth/device_authorization") == devauth)
+        checks.check("the refresh-token family is the original one and still valid (no reuse revocation)",
+                     len(families) == families0 and live and not live.get("revoked_reason"), str(live.get("revoked_reason")))
+        checks.check("a report was accepted with the surviving session after the last cut (SIGUSR1)", reported)
+        checks.check("the agent never exited with an error (no supervisor restart)",
+                     "exited with status" not in logs,
+                     [ln for ln in logs.splitlines() if "exited with status" in ln][:3].__str__())
+        refreshes = cloud.count("/oauth/token", status=200) - 1
+        log(f"power-cut: figures: {args.cuts} cuts ({targeted_hits} right after a refresh answer); refresh-token rotations at the cloud {live.get('rotations')} "
+            f"(grace uses {live.get('grace_uses')}: cuts between the cloud issuing a token and the vault "
+            f"committing it); {refreshes} successful refreshes; vault generation {gen_start} -> {gen_final}; "
+            f"seed {seed}")
+    except (Fatal, ConsoleError) as e:
+        checks.check(f"stopped: {e}", False)
+        keep = True
+    except SystemExit as e:  # SIGTERM/SIGINT/SIGHUP (install_signal_handlers)
+        checks.check(f"stopped by a signal (exit {e.code})", False)
+        keep = True
+    except Exception:  # a bug in the test itself: still clean up and count it
+        traceback.print_exc()
+        checks.check("stopped: unexpected error (traceback above)", False)
+        keep = True
+    finally:
+        if board is not None:
+            board.cut()
+        if cloud is not None:
+            cloud.stop()
+        if keep or checks.failed:
+            log(f"power-cut: logs kept in {work} (agent.boot*.log, qemu.boot*.log, cloud.log)")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    log(f"power-cut: total {time.time() - t_begin:.0f} s")
+    return checks.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

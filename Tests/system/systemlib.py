@@ -1,0 +1,334 @@
+"""Shared pieces of the system tests (Tests/system/*.py): the reference
+cloud on loopback, the qemu-virt-aarch64 board under qemu-system-aarch64, its
+serial console, and pass/fail bookkeeping. Standard library only.
+
+Python rather than bash here: the tests time events to the tenth of a
+second, read the cloud's JSON state and request log, and must clean up QEMU
+and the cloud on every exit, which try/finally does more plainly than traps.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BOARD_DIR = REPO / "board" / "qemu-virt-aarch64"
+sys.path.insert(0, str(BOARD_DIR))
+from console import Console, ConsoleError  # noqa: E402
+
+VERSION_ID = "1.0.0+qemu"
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+class Fatal(Exception):
+    """A step the rest of the test depends on failed."""
+
+
+class Checks:
+    def __init__(self, name: str):
+        self.name = name
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, what: str, ok: bool, detail: str = "") -> bool:
+        if ok:
+            self.passed += 1
+            log(f"  ok    [board] {what}")
+        else:
+            self.failed += 1
+            log(f"  FAIL  [board] {what}" + (f" ({detail})" if detail else ""))
+        return ok
+
+    def require(self, what: str, ok: bool, detail: str = "") -> None:
+        if not self.check(what, ok, detail):
+            raise Fatal(what)
+
+    def summary(self) -> int:
+        log(f"{self.name}: {self.passed} passed, {self.failed} failed")
+        return 0 if self.failed == 0 else 1
+
+
+def wait_for(what: str, predicate, timeout: float, every: float = 0.3):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise Fatal(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM/SIGINT/SIGHUP end the test through the normal cleanup path."""
+    def stop(signum, _frame):
+        raise SystemExit(128 + signum)
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, stop)
+
+
+def prepare_host() -> str:
+    """Host packages, the aarch64 binary, the cloud's venv; returns the venv python."""
+    subprocess.run([str(REPO / "cross" / "setup-host.sh")], check=True, stdout=subprocess.DEVNULL)
+    if not (REPO / "out" / "aarch64" / "camera-agent").exists():
+        log("building the aarch64 agent (cross/build.sh aarch64)")
+        subprocess.run([str(REPO / "cross" / "build.sh"), "aarch64"], check=True)
+    out = subprocess.run([str(REPO / "Tests" / "refcloud" / "setup.sh")], check=True,
+                         capture_output=True, text=True).stdout.strip().splitlines()
+    return out[-1]
+
+
+class Cloud:
+    """The reference cloud on 127.0.0.1, reachable from the guest as https://192.0.2.100."""
+
+    def __init__(self, python: str, state_dir: Path, extra: list[str]):
+        self.python = python
+        self.dir = state_dir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        port_file = self.dir.parent / "cloud.port"
+        self.log_path = self.dir.parent / "cloud.log"
+        args = [python, "-m", "refcloud", "--state-dir", str(self.dir), "--port", "0",
+                "--port-file", str(port_file), "--test-controls", "--interval", "1",
+                "--issuer-host", "192.0.2.100", "--public-port", "443"] + extra
+        self.proc = subprocess.Popen(args, cwd=REPO / "Tests", stdout=open(self.log_path, "wb"),
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        wait_for("the reference cloud's port file", lambda: port_file.exists() and port_file.read_text().strip(), 30)
+        self.port = int(port_file.read_text().strip())
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.ca = self.dir / "ca.pem"
+        self._ctx = ssl.create_default_context(cafile=str(self.ca))
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                                   urllib.request.HTTPSHandler(context=self._ctx))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def _call(self, method: str, path: str, body: dict | None = None, bearer: str | None = None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if bearer:
+            req.add_header("Authorization", "Bearer " + bearer)
+        try:
+            with self._opener.open(req, timeout=15) as r:
+                return r.status, json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+    def state(self) -> dict:
+        status, body = self._call("GET", "/test/state")
+        if status != 200:
+            raise Fatal(f"/test/state answered {status}")
+        return body
+
+    def device(self, device_id: str) -> dict:
+        return self.state().get("devices", {}).get(device_id, {})
+
+    def requests(self) -> list[dict]:
+        path = self.dir / "requests.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def count(self, path: str, method: str = "POST", status: int | None = None) -> int:
+        return sum(1 for r in self.requests()
+                   if r["method"] == method and r["path"].split("?")[0] == path
+                   and (status is None or r.get("status") == status))
+
+    def register(self, device_id: str, jwk: dict) -> tuple[int, dict]:
+        token = (self.dir / "factory_token").read_text().strip()
+        return self._call("POST", "/factory/devices",
+                          {"device_id": device_id, "jwk": jwk, "force": False}, bearer=token)
+
+    def owner(self, *args: str) -> dict:
+        out = subprocess.run([self.python, str(REPO / "Tests" / "refcloud" / "owner.py"),
+                              "--state-dir", str(self.dir), *args],
+                             capture_output=True, text=True, timeout=30)
+        if out.returncode != 0:
+            raise Fatal(f"owner.py {' '.join(args)} exited {out.returncode}: {out.stdout}{out.stderr}")
+        return json.loads(out.stdout)
+
+    def secrets(self, device_id: str) -> list[str]:
+        """Every token the cloud ever issued to the device (for leak scans)."""
+        dev = self.device(device_id)
+        found = [t.get("token", "") for t in dev.get("access_tokens", [])]
+        for fam in dev.get("families", []):
+            found += [fam.get("current_rt") or "", fam.get("previous_rt") or ""]
+            found += fam.get("superseded_rts") or []
+        return [s for s in found if len(s) >= 16]
+
+
+class Board:
+    """One qemu-virt-aarch64 board: its image folder (kernel, initramfs, data
+    disk, HUK) and, while it runs, one QEMU process and its console."""
+
+    def __init__(self, image: Path, cloud_port: int, work: Path):
+        self.image = image
+        self.cloud_port = cloud_port
+        self.work = work
+        self.proc: subprocess.Popen | None = None
+        self.con: Console | None = None
+        self.boots = 0
+        self.t_start = 0.0
+        self.agent_log: Path | None = None
+
+    @staticmethod
+    def build(ca: Path, image: Path) -> str:
+        out = subprocess.run([str(BOARD_DIR / "build-image.sh"), "--ca", str(ca), "--out", str(image)],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            raise Fatal(f"build-image.sh failed:\n{out.stdout}{out.stderr}")
+        return out.stdout
+
+    def boot(self) -> None:
+        assert self.proc is None, "the board is already running"
+        self.boots += 1
+        self.agent_log = self.work / f"agent.boot{self.boots}.log"
+        self.t_start = time.time()
+        # run-qemu.sh execs QEMU: self.proc.pid is QEMU itself.
+        self.proc = subprocess.Popen(
+            [str(BOARD_DIR / "run-qemu.sh"), "--image", str(self.image), "--cloud-port", str(self.cloud_port),
+             "--console", str(self.work / "console.sock"), "--agent-log", str(self.agent_log)],
+            stdin=subprocess.DEVNULL, stdout=open(self.work / f"qemu.boot{self.boots}.log", "wb"),
+            stderr=subprocess.STDOUT)
+
+    def wait_shell(self, timeout: float = 90) -> float:
+        """Connects to the console; returns seconds from QEMU start to a shell
+        answer. Early in a boot nothing is typed before the guest's first rcS
+        line (see Console.wait_ready); 8 s after QEMU's start that has passed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise Fatal(f"QEMU exited with {self.proc.returncode} during boot {self.boots}")
+            try:
+                self.con = Console(str(self.work / "console.sock"), connect_timeout=0.5,
+                                   transcript=str(self.work / f"console.boot{self.boots}.log"))
+                break
+            except ConsoleError:
+                if time.monotonic() >= deadline:
+                    raise Fatal("the console socket never appeared")
+        self.con.wait_ready(max(1.0, deadline - time.monotonic()), probe_every=0.5,
+                            quiet_for=max(0.0, self.t_start + 8.0 - time.time()))
+        return time.time() - self.t_start
+
+    def sh(self, cmd: str, timeout: float = 30) -> tuple[int, str]:
+        if self.con is None:
+            raise Fatal("no console connection")
+        return self.con.run(cmd, timeout=timeout)
+
+    def kv(self, cmd: str, timeout: float = 30) -> dict:
+        """key=value lines of CMD's output (status, the state file)."""
+        rc, out = self.sh(cmd, timeout)
+        if rc != 0:
+            raise Fatal(f"'{cmd}' exited {rc}: {out.strip()}")
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+    def agent_state(self) -> dict:
+        return self.kv("cat /run/camera-agent/state 2>/dev/null || echo state=none")
+
+    def vault_status(self) -> dict:
+        """`camera-agent status` on a copy of the vault. Running it on the live
+        vault deletes a temporary slot file the daemon may be writing (see
+        README.md, "known agent issues"), so the test reads a snapshot."""
+        return self.kv("rm -rf /tmp/vs && cp -a /data/camera-agent/vault /tmp/vs"
+                       " && sed 's#^vault_path = .*#vault_path = /tmp/vs#' /etc/camera-agent/agent.conf >/tmp/vs.conf"
+                       " && camera-agent --config /tmp/vs.conf status")
+
+    def log_text(self) -> str:
+        return self.agent_log.read_text(errors="replace").replace("\r", "") if self.agent_log and self.agent_log.exists() else ""
+
+    def last_log_line(self) -> str:
+        lines = [line for line in self.log_text().splitlines() if line.strip()]
+        return lines[-1] if lines else "(no agent log yet)"
+
+    def _closed(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+        self.proc = None
+
+    def poweroff(self, timeout: float = 60) -> int:
+        """Clean shutdown from the console (rcK stops the agent, unmounts
+        /data); what the console prints meanwhile is kept in console.bootN.log."""
+        if self.con is None:
+            raise Fatal("no console connection to send poweroff")
+        self.con.send_line("poweroff")
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            try:
+                self.con.read_line(min(deadline, time.monotonic() + 0.5))
+            except ConsoleError:
+                break
+        try:
+            rc = self.proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.cut()
+            raise Fatal(f"the board did not power off within {timeout:.0f} s "
+                        f"(console: {self.work}/console.boot{self.boots}.log)")
+        self._closed()
+        return rc
+
+    def cut(self) -> None:
+        """Power cut: SIGKILL to QEMU, nothing in the guest gets to run."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+        self._closed()
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+# ---------------------------------------------------------------------------
+# Factory provisioning (the step a host-side factory script will replace):
+# `camera-agent provision` over the console, the public key registered at the
+# cloud's factory endpoint, the board's thumbprint checked against the cloud's.
+# ---------------------------------------------------------------------------
+def factory_provision(board: Board, cloud: Cloud, checks: Checks, device_id: str) -> str:
+    rc, out = board.sh(f"camera-agent provision --device-id {device_id}", timeout=60)
+    checks.require("provision over the console exits 0", rc == 0, out.strip())
+    doc = json.loads(out.strip().splitlines()[-1])
+    checks.require("provision prints the device id and a P-256 JWK without 'd'",
+                   doc.get("device_id") == device_id and doc["jwk"].get("crv") == "P-256" and "d" not in doc["jwk"])
+    status, body = cloud.register(device_id, doc["jwk"])
+    checks.require("factory endpoint registers the identity key (201)", status == 201, f"{status} {body}")
+    checks.require("cloud's jkt matches the board's thumbprint", body.get("jkt") == doc["thumbprint"])
+    st = board.kv("camera-agent status")
+    checks.require("vault status on the board: provisioned, generation 1, same thumbprint",
+                   st.get("state") == "provisioned" and st.get("generation") == "1"
+                   and st.get("identity_thumbprint") == doc["thumbprint"], str(st))
+    return doc["thumbprint"]
+
+
+def new_workdir(prefix: str) -> Path:
+    # Short path: unix socket names are limited to ~100 bytes.
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+
+
+def report_time(cloud: Cloud, device_id: str, nth: int) -> float | None:
+    """Host time at which the cloud accepted the device's nth report."""
+    done = [r for r in cloud.requests()
+            if r["method"] == "POST" and r["path"] == f"/v1/devices/{device_id}/report" and r.get("status") == 200]
+    return float(done[nth - 1]["time"]) if len(done) >= nth else None
+
+
+def scan_for(blob: bytes, needles: dict[str, bytes]) -> list[str]:
+    return [name for name, needle in needles.items() if needle and needle in blob]

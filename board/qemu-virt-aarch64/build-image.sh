@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# Builds the qemu-virt-aarch64 camera board image: Debian bookworm's arm64
+# kernel, a gzip'd newc initramfs (busybox-static, BusyBox init, the kernel
+# modules the board needs, camera-agent with exactly the shared libraries it
+# needs, the board files), a persistent ext4 data disk and a per-board HUK.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+usage="usage: board/qemu-virt-aarch64/build-image.sh --ca CA.pem [--out DIR] [--binary PATH] [--version-id V] [--data-size MiB] [--new-data-disk] [--fetch-only]"
+help() {
+  echo "$usage"
+  cat <<'EOF'
+
+  --ca CA.pem       CA bundle the cloud's certificate chains to; baked into the
+                    image as /etc/camera-agent/ca.pem (required unless --fetch-only)
+  --out DIR         output folder (default <repo>/out/board/qemu-virt-aarch64)
+  --binary PATH     the aarch64 camera-agent (default out/aarch64/camera-agent;
+                    built with cross/build.sh aarch64 when missing)
+  --version-id V    VERSION_ID of the image's /etc/os-release (default: board.conf)
+  --data-size MiB   size of a new data disk (default 64)
+  --new-data-disk   replace an existing data disk (erases the vault!)
+  --fetch-only      only download and unpack the kernel and busybox (cached)
+
+Writes DIR/vmlinuz, DIR/initrd.gz, DIR/data.img (only when missing: it holds
+the vault and survives rebuilds) and DIR/huk.bin (32 random bytes, mode 0600,
+only when missing: the board's hardware-unique key, given to QEMU with -fw_cfg,
+never put in the image). The kernel and busybox-static .debs are downloaded
+once through the system's own apt sources with a private apt state and cached
+in <repo>/.cache/board/aarch64.
+EOF
+}
+
+ca='' out=$repo/out/board/qemu-virt-aarch64 binary=$repo/out/aarch64/camera-agent
+version_id='' data_mib=64 new_disk=no fetch_only=no
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -h|--help) help; exit 0 ;;
+    --ca) ca=${2:?--ca needs a file}; shift 2 ;;
+    --out) out=${2:?--out needs a folder}; shift 2 ;;
+    --binary) binary=${2:?--binary needs a path}; shift 2 ;;
+    --version-id) version_id=${2:?--version-id needs a value}; shift 2 ;;
+    --data-size) data_mib=${2:?--data-size needs MiB}; shift 2 ;;
+    --new-data-disk) new_disk=yes; shift ;;
+    --fetch-only) fetch_only=yes; shift ;;
+    *) echo "$usage" >&2; exit 64 ;;
+  esac
+done
+
+say() { echo "build-image: $*"; }
+die() { echo "build-image: error: $*" >&2; exit 1; }
+nourl() { sed 's#[a-z]*://[^ ]*#<url>#g; s#\[IP: [^]]*\]##g'; }
+
+# shellcheck source=board/qemu-virt-aarch64/board.conf
+. "$here/board.conf"
+version_id=${version_id:-$VERSION_ID}
+case "$version_id" in
+  ""|*[!A-Za-z0-9._+~-]*) die "--version-id must be 1-64 of A-Z a-z 0-9 . _ + - ~ (the agent refuses anything else)" ;;
+esac
+[ ${#version_id} -le 64 ] || die "--version-id is longer than 64 characters"
+case "$data_mib" in ""|*[!0-9]*) die "--data-size must be a number of MiB" ;; esac
+[ "$data_mib" -ge 16 ] || die "--data-size must be at least 16 MiB"
+if [ "$fetch_only" = no ]; then
+  [ -n "$ca" ] || die "--ca is required (the cloud's CA bundle); see --help"
+  [ -s "$ca" ] || die "CA bundle $ca is missing or empty"
+  grep -q 'BEGIN CERTIFICATE' "$ca" || die "$ca holds no PEM certificate"
+fi
+
+# --- host tools --------------------------------------------------------------
+need=()
+for pair in cpio:cpio mkfs.ext4:e2fsprogs readelf:binutils gzip:gzip; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || die "missing ${need[*]}; install with: sudo apt-get install ${need[*]}"
+  say "installing ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null; } \
+    || die "could not install ${need[*]}"
+fi
+for tool in apt-get apt-cache dpkg-deb strings find sort stat; do
+  command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found"
+done
+
+# --- guest kernel and busybox (downloaded once, cached) -------------------------
+cache=$repo/.cache/board/$ARCH
+root=$cache/root
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock -w 1800 9 || die "timed out waiting for $cache/.lock"
+if ! ls "$root"/boot/vmlinuz-6.1.0-*-"$DEB_ARCH" >/dev/null 2>&1 || [ ! -x "$root/bin/busybox" ]; then
+  aptdir=$cache/apt
+  mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial" "$aptdir/sources.list.d" "$cache/debs"
+  : >"$aptdir/status"
+  apt_opts=(
+    -o "APT::Architecture=$DEB_ARCH" -o "APT::Architectures=$DEB_ARCH"
+    -o "Dir::State::Lists=$aptdir/lists" -o "Dir::Cache=$aptdir/cache"
+    -o "Dir::State::status=$aptdir/status"
+    -o "Dir::State::extended_states=$aptdir/extended_states"
+    -o "Acquire::Retries=3" -q
+  )
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    # A symlink: the mirror's name stays in the system's own file.
+    rm -f "$aptdir/sources.list.d/"*
+    ln -s /etc/apt/sources.list.d/debian.sources "$aptdir/sources.list.d/system.sources"
+    apt_opts+=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$aptdir/sources.list.d")
+  fi
+  [ "$(id -u)" = 0 ] && apt_opts+=(-o "APT::Sandbox::User=root")
+  say "fetching Debian's $DEB_ARCH kernel and busybox-static into $cache (once)"
+  attempt=1
+  # apt's messages name the mirror: shown (URLs elided) on failure, never saved.
+  until aptout=$(apt-get "${apt_opts[@]}" update 2>&1); do
+    echo "build-image: apt-get update failed (attempt $attempt/3): $(printf '%s\n' "$aptout" | grep -m1 '^E:' | nourl)" >&2
+    if [ "$attempt" -ge 3 ]; then
+      ls "$aptdir/lists/"*_binary-"${DEB_ARCH}"_Packages* >/dev/null 2>&1 \
+        || { printf '%s\n' "$aptout" | tail -n 5 | nourl >&2; die "apt-get update failed and no $DEB_ARCH package index is available"; }
+      echo "build-image: WARNING: going on with the $DEB_ARCH package indexes that did download" >&2
+      break
+    fi
+    attempt=$((attempt + 1))
+    sleep 5
+  done
+  kpkg=$(apt-cache "${apt_opts[@]}" depends "linux-image-$DEB_ARCH" 2>/dev/null \
+    | sed -n "s/^ *Depends: \(linux-image-6\.1\.0-[0-9]*-$DEB_ARCH\)\$/\1/p" | head -n 1)
+  [ -n "$kpkg" ] || die "no linux-image-6.1.0-*-$DEB_ARCH package in the $DEB_ARCH index"
+  say "kernel package: $kpkg"
+  rm -rf "$cache/debs/.partial"; mkdir -p "$cache/debs/.partial"
+  aptout=$(cd "$cache/debs/.partial" && apt-get "${apt_opts[@]}" download "$kpkg" busybox-static 2>&1) \
+    || { printf '%s\n' "$aptout" | tail -n 5 | nourl >&2; die "apt-get download failed"; }
+  rm -rf "$root.partial"; mkdir -p "$root.partial"
+  for deb in "$cache/debs/.partial/"*.deb; do
+    say "unpacking ${deb##*/}"
+    dpkg-deb -x "$deb" "$root.partial"
+  done
+  mv "$cache/debs/.partial/"*.deb "$cache/debs/"; rmdir "$cache/debs/.partial"
+  rm -rf "$root"; mv "$root.partial" "$root"
+else
+  say "kernel and busybox: cached in $cache"
+fi
+kernel=$(find "$root/boot" -name "vmlinuz-6.1.0-*-$DEB_ARCH" | sort -V | tail -n 1)
+kver=${kernel##*/vmlinuz-}
+moddir=$root/lib/modules/$kver
+[ -d "$moddir" ] || die "no modules for $kver in $root"
+flock -u 9
+[ "$fetch_only" = no ] || { say "fetched: kernel $kver, busybox $root/bin/busybox"; exit 0; }
+
+# --- the agent -----------------------------------------------------------------
+sysroot=$repo/.sysroots/$DEB_ARCH
+if [ ! -x "$binary" ]; then
+  [ "$binary" = "$repo/out/$ARCH/camera-agent" ] || die "no binary at $binary"
+  say "no $binary: building it (cross/build.sh $ARCH)"
+  "$repo/cross/build.sh" "$ARCH" >/dev/null || die "cross/build.sh $ARCH failed"
+fi
+[ -e "$sysroot$LOADER" ] || die "no $DEB_ARCH sysroot at $sysroot (run cross/sysroot.sh $DEB_ARCH)"
+machine=$(readelf -h "$binary" | sed -n 's/^ *Machine: *//p')
+[ "$machine" = AArch64 ] || die "$binary is not an AArch64 binary (readelf: $machine)"
+
+# --- initramfs -----------------------------------------------------------------
+mkdir -p "$out"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+ird=$work/initramfs
+mkdir -p "$ird"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,run,tmp,data,root,lib/modules,"lib/$MULTIARCH",etc/camera-agent,etc/default,var/log}
+chmod 1777 "$ird/tmp"
+chmod 0700 "$ird/root"
+cp "$root/bin/busybox" "$ird/bin/busybox"
+ln -s busybox "$ird/bin/sh"
+# BusyBox init as PID 1: the kernel runs /init, busybox sees argv[0] "init".
+ln -s bin/busybox "$ird/init"
+
+# Modules, dependencies first ('-' and '_' are the same in module names).
+modorder=()
+find_module() {
+  local n=$1 alt
+  alt=$(printf '%s' "$n" | tr '_-' '-_')
+  find "$moddir/kernel" \( -name "$n.ko" -o -name "$alt.ko" \) -print -quit
+}
+add_module() {
+  local name=$1 ko deps d m
+  for m in "${modorder[@]+"${modorder[@]}"}"; do
+    [ "$(printf '%s' "$m" | tr - _)" = "$(printf '%s' "$name" | tr - _)" ] && return 0
+  done
+  ko=$(find_module "$name")
+  [ -n "$ko" ] || die "module $name not found under $moddir"
+  deps=$(strings "$ko" | sed -n 's/^depends=//p' | head -n 1)
+  for d in ${deps//,/ }; do add_module "$d"; done
+  cp "$ko" "$ird/lib/modules/$name.ko"
+  modorder+=("$name")
+}
+for m in $MODULES; do add_module "$m"; done
+printf '%s\n' "${modorder[@]}" >"$ird/lib/modules/load-order"
+say "kernel $kver; modules in load order: ${modorder[*]}"
+
+# The binary, the loader, and each shared library it needs (NEEDED, recursively).
+cp "$binary" "$ird/usr/bin/camera-agent"
+chmod 0755 "$ird/usr/bin/camera-agent"
+cp -L "$sysroot$LOADER" "$ird$LOADER"
+declare -A seen=()
+libs=()
+queue=("$binary")
+while [ ${#queue[@]} -gt 0 ]; do
+  f=${queue[0]}; queue=("${queue[@]:1}")
+  for lib in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+    [ -n "${seen[$lib]:-}" ] && continue
+    seen[$lib]=1
+    [ "$lib" = "${LOADER##*/}" ] && continue
+    src=
+    for d in "lib/$MULTIARCH" "usr/lib/$MULTIARCH" lib usr/lib; do
+      [ -e "$sysroot/$d/$lib" ] && { src=$sysroot/$d/$lib; break; }
+    done
+    [ -n "$src" ] || die "shared library $lib (needed by ${f##*/}) is not in $sysroot"
+    cp -L "$src" "$ird/lib/$MULTIARCH/$lib"
+    libs+=("$lib")
+    queue+=("$src")
+  done
+done
+lib_bytes=0
+for lib in "${libs[@]}"; do lib_bytes=$((lib_bytes + $(stat -c %s "$ird/lib/$MULTIARCH/$lib"))); done
+lib_bytes=$((lib_bytes + $(stat -c %s "$ird$LOADER")))
+say "shared libraries (${#libs[@]} + loader, $((lib_bytes / 1024)) KiB): $(printf '%s\n' "${libs[@]}" | sort | tr '\n' ' ')"
+say "camera-agent: $(stat -c %s "$binary") bytes"
+
+# Board files.
+cp -R "$here/rootfs/." "$ird/"
+cp "$repo/board/common/S90camera-agent" "$ird/etc/init.d/S90camera-agent"
+cp "$here/camera-agent.default" "$ird/etc/default/camera-agent"
+chmod 0755 "$ird"/etc/init.d/* "$ird/usr/share/udhcpc/default.script"
+cp "$here/agent.conf" "$ird/etc/camera-agent/agent.conf"
+cp "$ca" "$ird/etc/camera-agent/ca.pem"
+chmod 0644 "$ird/etc/camera-agent/agent.conf" "$ird/etc/camera-agent/ca.pem"
+printf 'NAME="CamOS"\nID=camos\nPRETTY_NAME="CamOS %s (%s)"\nVERSION_ID=%s\n' \
+  "$version_id" "$BOARD" "$version_id" >"$ird/etc/os-release"
+printf '%s\n' "$BOARD" >"$ird/etc/hostname"
+
+(cd "$ird" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9 >"$work/initrd.gz")
+mv "$work/initrd.gz" "$out/initrd.gz"
+cp "$kernel" "$out/vmlinuz"
+say "initramfs: $out/initrd.gz $(stat -c %s "$out/initrd.gz") bytes ($(du -sk "$ird" | cut -f1) KiB unpacked); kernel: $out/vmlinuz $(stat -c %s "$out/vmlinuz") bytes"
+
+# --- persistent data disk and the board's HUK ------------------------------------
+if [ "$new_disk" = yes ] || [ ! -e "$out/data.img" ]; then
+  rm -f "$out/data.img.partial"
+  truncate -s "${data_mib}M" "$out/data.img.partial"
+  mkfs.ext4 -q -F -L camdata -E root_owner=0:0 "$out/data.img.partial" >/dev/null \
+    || die "mkfs.ext4 failed"
+  mv "$out/data.img.partial" "$out/data.img"
+  say "data disk: $out/data.img (new, ${data_mib} MiB ext4)"
+else
+  say "data disk: $out/data.img (kept: it holds the vault)"
+fi
+if [ ! -e "$out/huk.bin" ]; then
+  (umask 077 && head -c 32 /dev/urandom >"$out/huk.bin.partial" && mv "$out/huk.bin.partial" "$out/huk.bin")
+  say "HUK: $out/huk.bin (new, 32 random bytes, mode 0600)"
+else
+  [ "$(stat -c %a "$out/huk.bin")" = 600 ] || die "$out/huk.bin must be mode 0600"
+  say "HUK: $out/huk.bin (kept)"
+fi
+say "done: $out"
