@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -188,6 +189,29 @@ static inline int ca_fsync_directory(const char *path) {
   errno = saved;
   return result;
 }
+
+/// An exclusive flock(2) on the directory `path`, so that one process's
+/// write (temporary file, then rename) is never mistaken by another process
+/// for a crash's leftover. `wait` 0 does not block: -1 with errno
+/// EWOULDBLOCK when another process holds the lock. The descriptor (close it
+/// to unlock; a dead process's lock goes with it), or -1 with errno.
+static inline int ca_lock_directory(const char *path, int wait) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int result;
+  do {
+    result = flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB));
+  } while (result != 0 && errno == EINTR);
+  if (result != 0) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+  }
+  return fd;
+}
+
+static inline int ca_would_block(int error) { return error == EWOULDBLOCK || error == EAGAIN; }
 
 /// lstat reduced to what the stores check: `*kind` is 1 for a directory, 2 for
 /// a regular file, 3 for anything else (symlink, device...); `*permissions`

@@ -1,5 +1,6 @@
 import AgentCore
 import AgentTestSupport
+import CAgentSys
 import Foundation
 import Testing
 
@@ -162,6 +163,29 @@ import Testing
     #expect(try rebooted.read(slot: 1) == .empty)
     // The deletions were made durable.
     #expect(rebooted.fileSystem.counts[.fsyncDirectory] == 1)
+  }
+
+  /// Another process (`camera-agent status` on the console) opening the vault
+  /// while the daemon is between writing its temporary file and renaming it
+  /// must not delete that file: the writer holds the directory's lock.
+  @Test func recoverLeavesALiveWritersTemporaryFileAlone() throws {
+    let sandbox = try Sandbox()
+    let store = try Self.prepared(sandbox)
+    sandbox.put(SlotFrame.encode(payload: Self.new), at: store.temporaryPath(slot: 1))
+    // The writer's lock (flock locks belong to the open file description, so
+    // a second open in this process conflicts as another process's would).
+    let writerLock = ca_lock_directory(sandbox.directory, 1)
+    #expect(writerLock >= 0)
+    var reader = sandbox.store()
+    try reader.recover()
+    #expect(reader.staleFilesRemoved == 0)
+    #expect(try sandbox.entries() == ["slot0.rec", "slot1.rec.tmp"])
+    #expect(try reader.read(slot: 0) == .record(Self.old))
+    _ = close(writerLock)
+    // Once the writer is gone (a crash drops its lock), the file is stale.
+    try reader.recover()
+    #expect(reader.staleFilesRemoved == 1)
+    #expect(try sandbox.entries() == ["slot0.rec"])
   }
 
   /// A temporary file left behind without a recover() in between does not

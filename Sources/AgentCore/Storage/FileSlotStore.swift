@@ -12,6 +12,12 @@ import CAgentSys
 /// crash on ext4 data=writeback, say). A failed write removes its temporary
 /// file and leaves the slot file as it was; that holds for ENOSPC, EIO and
 /// EROFS alike.
+///
+/// Several processes may open the same vault (the daemon, and `status` on the
+/// console). A write or erase holds an exclusive flock(2) on the directory,
+/// and `recover()` deletes temporary files only if it can take that lock
+/// without waiting: a temporary file whose writer is alive is never taken
+/// for a crash's leftover.
 public struct FileSlotStore<FileSystem: FileSystemOps>: SlotStore {
   public static var filePermissions: UInt32 { 0o600 }
   public static var directoryPermissions: UInt32 { 0o700 }
@@ -62,6 +68,13 @@ public struct FileSlotStore<FileSystem: FileSystemOps>: SlotStore {
       try createDirectory()
     }
 
+    // Another process in the middle of a write holds the lock, and its
+    // temporary file is not stale: leave it (the next open cleans up).
+    guard let lock = try lockDirectory(wait: false) else {
+      staleFilesRemoved = 0
+      return
+    }
+    defer { _ = close(lock) }
     let names: [String]
     do throws(SystemError) {
       names = try fileSystem.directoryEntries(directory)
@@ -119,6 +132,8 @@ public struct FileSlotStore<FileSystem: FileSystemOps>: SlotStore {
     let file = path(slot: slot)
     let temporary = temporaryPath(slot: slot)
     let frame = SlotFrame.encode(payload: record)
+    guard let lock = try lockDirectory(wait: true) else { throw .unusable("lock \(directory)") }
+    defer { _ = close(lock) }
     let fd = try createTemporary(temporary)
     do throws(StoreError) {
       try step("fchmod \(temporary)") { fs throws(SystemError) in
@@ -149,6 +164,8 @@ public struct FileSlotStore<FileSystem: FileSystemOps>: SlotStore {
 
   public mutating func erase(slot: Int) throws(StoreError) {
     try checkSlot(slot)
+    guard let lock = try lockDirectory(wait: true) else { throw .unusable("lock \(directory)") }
+    defer { _ = close(lock) }
     for file in [path(slot: slot), temporaryPath(slot: slot)] {
       do throws(SystemError) {
         try fileSystem.unlink(file)
@@ -174,6 +191,16 @@ public struct FileSlotStore<FileSystem: FileSystemOps>: SlotStore {
     } catch {
       throw storeError(error, "create \(temporary)")
     }
+  }
+
+  /// The directory's exclusive lock (see the type's comment): its descriptor,
+  /// or nil when `wait` is false and another process holds it.
+  private func lockDirectory(wait: Bool) throws(StoreError) -> Int32? {
+    let fd = ca_lock_directory(directory, wait ? 1 : 0)
+    if fd >= 0 { return fd }
+    let error = SystemError.last("flock \(directory)")
+    if !wait && ca_would_block(error.errno) != 0 { return nil }
+    throw storeError(error, "flock \(directory)")
   }
 
   private mutating func createDirectory() throws(StoreError) {
