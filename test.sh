@@ -20,8 +20,13 @@
 #   8b. the privacy canary test through `camera-agent run` (hosted and aarch64)
 #   9. the factory provisioning station (board/factory/factory-provision.py)
 #      driving hosted and aarch64 boards against the reference cloud
-#  10. the vault bench (prints figures)
-#  11. the reference cloud's own test suite
+#  10. the emulated camera (qemu-system-aarch64, Debian arm64 kernel,
+#      busybox init, HUK from fw_cfg, ext4 data disk, network only to the
+#      cloud on loopback): provisioned over its serial console by the factory
+#      station, activation, reports, mass logout, re-activation, reboot; then
+#      20 power cuts (SIGKILL of QEMU) during token rotations
+#  11. the vault bench (prints figures)
+#  12. the reference cloud's own test suite
 set -eu
 
 case "${1:-}" in
@@ -78,6 +83,12 @@ Tests/blackbox/canary.sh aarch64
 stage "factory provisioning station: hosted boards, and aarch64 boards under qemu-aarch64"
 Tests/blackbox/factory.sh hosted
 Tests/blackbox/factory.sh aarch64
+
+stage "the emulated camera board: boot, factory provisioning over the serial console, lifecycle, reboot"
+Tests/system/board-boot.sh
+
+stage "the emulated camera board: 20 power cuts during token rotations"
+Tests/system/power-cut.sh --cuts 20
 
 stage "vault bench (figures, not assertions)"
 swift build -c release --product vault-bench
