@@ -378,8 +378,8 @@ def factory_provision(board: Board, cloud: Cloud, checks: Checks, device_id: str
         posts1 = cloud.count("/factory/devices")
         # The same batch and journal again: nothing to do, nothing written.
         rc2, out2, took2 = _run_station(args, fdir / "run2.log")
-        log(f"board: factory station re-run in {took2:.1f} s (exit {rc2}): "
-            + (out2.strip().splitlines() or ["(no output)"])[-1])
+        said = [ln for ln in out2.splitlines() if device_id in ln] or out2.strip().splitlines() or ["(no output)"]
+        log(f"board: factory station re-run in {took2:.1f} s (exit {rc2}): {said[-1]}")
         checks.check("re-running the batch with its journal: exit 0, audit log and journal unchanged, "
                      "no new factory request, the board untouched",
                      rc2 == 0 and audit.read_bytes() == audit1 and journal.read_bytes() == journal1
