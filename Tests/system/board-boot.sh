@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # System test of the qemu-virt-aarch64 camera board: image build, boot,
-# provisioning over the serial console, activation with owner approval,
+# provisioning over the serial console with the factory station, activation with owner approval,
 # report, mass logout and re-activation, clean reboot (vault at the same
 # generation, active without the owner). The logic is in board_boot.py
 # (Python: timing, the cloud's JSON, cleanup); this wrapper is the entry point.

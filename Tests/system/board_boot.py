@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """System test of the whole board (run through Tests/system/board-boot.sh):
 build the qemu-virt-aarch64 image, start the reference cloud on loopback,
-boot the board, provision it over the serial console, activate (owner
-approval), first report, mass logout and re-activation, then a clean reboot
-after which the vault opens at the same generation and the agent is active
-again without the owner. Prints boot-to-shell and boot-to-first-report.
+boot the board, provision it over the serial console with the factory
+station (board/factory/factory-provision.py: provision, register, verify,
+reload, audit line; a re-run changes nothing), activate (owner approval),
+first report, mass logout and re-activation, then a clean reboot after which
+the vault opens at the same generation and the agent is active again without
+the owner. Prints boot-to-shell and boot-to-first-report.
 """
 
 from __future__ import annotations
@@ -62,11 +64,11 @@ def main() -> int:
         checks.check("the guest reaches nothing but the cloud (restrict=on)",
                      board.sh("nc -w 2 192.0.2.2 22 </dev/null")[0] != 0)
 
-        # --- factory provisioning, then SIGHUP -------------------------------------
+        # --- the factory station over the serial console (its after_provision ------
+        # --- step is the init script's reload: SIGHUP) -----------------------------
         thumb = factory_provision(board, cloud, checks, DEVICE)
-        board.sh("killall -HUP camera-agent")
         st = wait_for("a user_code in the state file", lambda: (s := board.agent_state()).get("user_code") and s, 60)
-        checks.check("after SIGHUP: activation_pending with user_code and verification_uri",
+        checks.check("after the station's reload (SIGHUP): activation_pending with user_code and verification_uri",
                      st.get("state") == "activation_pending"
                      and st.get("verification_uri") == "https://192.0.2.100/device", str(st))
         log(f"board-boot: the owner approves {st['user_code']}")

@@ -150,8 +150,7 @@ def main(argv=None) -> int:
         # --- one activation, as on the factory line and at the owner's home ----------
         board.boot()
         first_shell = board.wait_shell()
-        factory_provision(board, cloud, checks, DEVICE)
-        board.sh("killall -HUP camera-agent")
+        factory_provision(board, cloud, checks, DEVICE)  # the factory station; its after_provision is SIGHUP
         st = wait_for("a user_code", lambda: (s := board.agent_state()).get("user_code") and s, 60)
         cloud.owner("approve", st["user_code"])
         wait_for("the first report", lambda: report_time(cloud, DEVICE, 1), 60)

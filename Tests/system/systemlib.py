@@ -9,7 +9,9 @@ and the cloud on every exit, which try/finally does more plainly than traps.
 
 from __future__ import annotations
 
+import calendar
 import json
+import re
 import signal
 import ssl
 import subprocess
@@ -153,11 +155,6 @@ class Cloud:
                    if r["method"] == method and r["path"].split("?")[0] == path
                    and (status is None or r.get("status") == status))
 
-    def register(self, device_id: str, jwk: dict) -> tuple[int, dict]:
-        token = (self.dir / "factory_token").read_text().strip()
-        return self._call("POST", "/factory/devices",
-                          {"device_id": device_id, "jwk": jwk, "force": False}, bearer=token)
-
     def owner(self, *args: str) -> dict:
         out = subprocess.run([self.python, str(REPO / "Tests" / "refcloud" / "owner.py"),
                               "--state-dir", str(self.dir), *args],
@@ -188,6 +185,7 @@ class Board:
         self.con: Console | None = None
         self.boots = 0
         self.t_start = 0.0
+        self.shell_up = False  # this boot's shell has answered (so typing is safe)
         self.agent_log: Path | None = None
 
     @staticmethod
@@ -201,6 +199,7 @@ class Board:
     def boot(self) -> None:
         assert self.proc is None, "the board is already running"
         self.boots += 1
+        self.shell_up = False
         self.agent_log = self.work / f"agent.boot{self.boots}.log"
         self.t_start = time.time()
         # run-qemu.sh execs QEMU: self.proc.pid is QEMU itself.
@@ -227,7 +226,25 @@ class Board:
                     raise Fatal("the console socket never appeared")
         self.con.wait_ready(max(1.0, deadline - time.monotonic()), probe_every=0.5,
                             quiet_for=max(0.0, self.t_start + 8.0 - time.time()))
+        self.shell_up = True
         return time.time() - self.t_start
+
+    def disconnect(self) -> None:
+        """Closes the test's console connection (the socket takes one client
+        at a time) so another program, e.g. the factory station, can use it."""
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+    def reconnect(self, timeout: float = 30) -> None:
+        """Opens the console again on a board whose shell has answered
+        before in this boot (so no quiet wait: probe right away)."""
+        if self.proc is None or self.proc.poll() is not None:
+            raise Fatal("the board is not running: cannot reconnect its console")
+        self.disconnect()
+        self.con = Console(str(self.work / "console.sock"), connect_timeout=10,
+                           transcript=str(self.work / f"console.boot{self.boots}.log"))
+        self.con.wait_ready(timeout, probe_every=0.5)
 
     def sh(self, cmd: str, timeout: float = 30) -> tuple[int, str]:
         if self.con is None:
@@ -264,6 +281,7 @@ class Board:
             self.con.close()
             self.con = None
         self.proc = None
+        self.shell_up = False
 
     def poweroff(self, timeout: float = 60) -> int:
         """Clean shutdown from the console (rcK stops the agent, unmounts
@@ -298,24 +316,107 @@ class Board:
 
 
 # ---------------------------------------------------------------------------
-# Factory provisioning (the step a host-side factory script will replace):
-# `camera-agent provision` over the console, the public key registered at the
-# cloud's factory endpoint, the board's thumbprint checked against the cloud's.
+# Factory provisioning with the real factory station
+# (board/factory/factory-provision.py) over the board's serial console.
 # ---------------------------------------------------------------------------
-def factory_provision(board: Board, cloud: Cloud, checks: Checks, device_id: str) -> str:
-    rc, out = board.sh(f"camera-agent provision --device-id {device_id}", timeout=60)
-    checks.require("provision over the console exits 0", rc == 0, out.strip())
-    doc = json.loads(out.strip().splitlines()[-1])
-    checks.require("provision prints the device id and a P-256 JWK without 'd'",
-                   doc.get("device_id") == device_id and doc["jwk"].get("crv") == "P-256" and "d" not in doc["jwk"])
-    status, body = cloud.register(device_id, doc["jwk"])
-    checks.require("factory endpoint registers the identity key (201)", status == 201, f"{status} {body}")
-    checks.require("cloud's jkt matches the board's thumbprint", body.get("jkt") == doc["thumbprint"])
-    st = board.kv("camera-agent status")
-    checks.require("vault status on the board: provisioned, generation 1, same thumbprint",
-                   st.get("state") == "provisioned" and st.get("generation") == "1"
-                   and st.get("identity_thumbprint") == doc["thumbprint"], str(st))
-    return doc["thumbprint"]
+FACTORY_SCRIPT = REPO / "board" / "factory" / "factory-provision.py"
+# What the board needs so the waiting daemon opens the new vault: the init
+# script's reload (SIGHUP to the agent).
+AFTER_PROVISION = "/etc/init.d/S90camera-agent reload"
+STATION = "qemu-system-test"
+UTC_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+def _run_station(args: list[str], log_path: Path, timeout: float = 300) -> tuple[int, str, float]:
+    """Runs factory-provision.py; returns (exit status, stdout+stderr, seconds)."""
+    t = time.time()
+    try:
+        p = subprocess.run([sys.executable, str(FACTORY_SCRIPT), *args], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=timeout)
+        rc, out = p.returncode, p.stdout + p.stderr
+    except subprocess.TimeoutExpired as e:
+        rc = 124
+        out = (e.stdout or b"").decode(errors="replace") + (e.stderr or b"").decode(errors="replace")
+    log_path.write_text(out)
+    return rc, out, time.time() - t
+
+
+def factory_provision(board: Board, cloud: Cloud, checks: Checks, device_id: str,
+                      after_provision: str = AFTER_PROVISION) -> str:
+    """Provisions the running board with the factory station over its serial
+    console: provision, register, challenge -> attest -> verify,
+    after_provision (the reload that makes the daemon open the vault), one
+    audit line. The console takes one client at a time, so the test's own
+    connection is closed while the station runs and opened again after.
+    Returns the identity thumbprint."""
+    if board.con is None or not board.shell_up:
+        # The console contract: nothing is typed before the guest's first rcS
+        # line; wait_shell() has waited for it and had the shell answer.
+        raise Fatal("factory_provision needs a booted board whose shell answered (wait_shell)")
+    fdir = board.work / "factory"
+    fdir.mkdir(exist_ok=True)
+    batch, audit, journal = fdir / "batch.json", fdir / "audit.jsonl", fdir / "journal.json"
+    token_file = cloud.dir / "factory_token"
+    token = token_file.read_text().strip()
+    batch.write_text(json.dumps({"boards": [{
+        "device_id": device_id, "transport": "serial", "socket": str(board.work / "console.sock"),
+        "after_provision": after_provision}]}, indent=1) + "\n")
+    args = ["--batch", str(batch), "--cloud", cloud.url, "--ca-file", str(cloud.ca),
+            "--factory-token-file", str(token_file), "--station", STATION,
+            "--audit-log", str(audit), "--journal", str(journal), "--timeout", "60"]
+    factory_posts0 = cloud.count("/factory/devices")
+
+    board.disconnect()
+    try:
+        rc, out, took = _run_station(args, fdir / "run1.log")
+        for line in out.splitlines():
+            log("  | " + line)
+        log(f"board: factory station done in {took:.1f} s (exit {rc})")
+        checks.require("factory-provision.py over the serial console exits 0", rc == 0, f"exit {rc}")
+        audit1, journal1 = audit.read_bytes(), journal.read_bytes()
+        st1 = cloud.device(device_id)
+        posts1 = cloud.count("/factory/devices")
+        # The same batch and journal again: nothing to do, nothing written.
+        rc2, out2, took2 = _run_station(args, fdir / "run2.log")
+        said = [ln for ln in out2.splitlines() if device_id in ln] or out2.strip().splitlines() or ["(no output)"]
+        log(f"board: factory station re-run in {took2:.1f} s (exit {rc2}): {said[-1]}")
+        checks.check("re-running the batch with its journal: exit 0, audit log and journal unchanged, "
+                     "no new factory request, the board untouched",
+                     rc2 == 0 and audit.read_bytes() == audit1 and journal.read_bytes() == journal1
+                     and cloud.count("/factory/devices") == posts1
+                     and cloud.count(f"/factory/devices/{device_id}/challenge") == 1
+                     and "already done" in out2,
+                     out2.strip()[-300:])
+    finally:
+        board.reconnect()
+
+    st = board.vault_status()
+    thumb = st.get("identity_thumbprint", "")
+    checks.require("vault status on the board (console): provisioned as the batch's device id with an identity key",
+                   st.get("state") == "provisioned" and st.get("device_id") == device_id
+                   and st.get("identity_key") == "present" and bool(thumb), str(st))
+    records = [json.loads(line) for line in audit1.decode().splitlines() if line.strip()]
+    mine = [r for r in records if r.get("device_id") == device_id]
+    checks.check("exactly one audit line for the board", len(mine) == 1, str(records))
+    rec = mine[0] if mine else {}
+    when = rec.get("time", "")
+    fresh = False
+    if UTC_RE.fullmatch(when or ""):
+        fresh = abs(calendar.timegm(time.strptime(when, "%Y-%m-%dT%H:%M:%SZ")) - time.time()) < 600
+    checks.check("audit line: the board's identity thumbprint, the station, UTC time, result ok, verified",
+                 rec.get("thumbprint") == thumb and rec.get("station") == STATION and fresh
+                 and rec.get("result") == "ok" and rec.get("verified") is True, str(rec))
+    leaks = [name for name, blob in (("audit log", audit1), ("journal", journal1),
+                                     ("station output", (out + out2).encode()))
+             if token.encode() in blob]
+    checks.check("the factory token is in neither the audit log, the journal nor the station's output",
+                 not leaks and len(token) >= 16, ", ".join(leaks))
+    checks.check("the cloud holds the board's key, registered and verified (challenge, attest on the board, verify)",
+                 st1.get("identity_jkt") == thumb and bool(st1.get("registered_at"))
+                 and bool(st1.get("verified_at")) and posts1 == factory_posts0 + 1
+                 and cloud.count(f"/factory/devices/{device_id}/verify", status=200) == 1,
+                 f"{st1.get('identity_jkt')} verified_at={st1.get('verified_at')}")
+    return thumb
 
 
 def new_workdir(prefix: str) -> Path:
