@@ -177,6 +177,8 @@ start_agent() {
 (start_agent --config "$work/agent.conf" run) >"$work/agent.out" 2>"$work/agent.err" &
 agent_pid=$!
 accepted() { [ "$(grep -c 'report accepted' "$work/agent.err")" -ge "$1" ]; }
+# signal_agent SIG: a dead agent is a failure with its log, not a silent exit.
+signal_agent() { kill -"$1" "$agent_pid" 2>/dev/null || die "the agent is gone (SIG$1 could not be sent)"; }
 
 wait_for 60 "a user_code" grep -q '^user_code=' "$state"
 owner approve "$(sed -n 's/^user_code=//p' "$state")" >/dev/null
@@ -203,10 +205,10 @@ sys.exit(0 if sorted(body) == ["agent_version", "device_id", "firmware_version",
 check "the report's firmware_version comes from the vendor file (4.2.1)" grep -q '"firmware_version":"4.2.1"' "$work/received.bin"
 
 # --- SIGUSR1 report, mass logout, forced re-activation, report
-kill -USR1 "$agent_pid"
+signal_agent USR1
 wait_for 30 "the SIGUSR1 report" accepted 2
 owner admin revoke-all >/dev/null
-kill -USR1 "$agent_pid"
+signal_agent USR1
 wait_for 60 "state=reauth_pending" grep -qx state=reauth_pending "$state"
 owner approve "$(sed -n 's/^user_code=//p' "$state")" >/dev/null
 wait_for 60 "state=active again" grep -qx state=active "$state"
@@ -221,7 +223,7 @@ gaps = [round(b - a, 1) for a, b in zip(times[-3:], times[-2:])]
 print(" ".join(map(str, gaps)))
 sys.exit(0 if len(gaps) == 2 and all(9.5 <= g <= 15.5 for g in gaps) else 1)
 PY
-kill -TERM "$agent_pid"
+signal_agent TERM
 set +e
 wait "$agent_pid"
 agent_status=$?
