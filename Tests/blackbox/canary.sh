@@ -19,32 +19,21 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=Tests/blackbox/lib.sh
 . "$repo/Tests/blackbox/lib.sh"
 select_target canary "$@"
+script=canary
+# shellcheck source=Tests/blackbox/cloud.sh
+. "$repo/Tests/blackbox/cloud.sh"
 python=$("$repo/Tests/refcloud/setup.sh" | tail -n 1)
 
 work=$(mktemp -d)
-cloud_pid=""
-agent_pid=""
 sink_pid=""
 cleanup() {
-  for pid in $agent_pid $cloud_pid $sink_pid; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  # The sink first: cloud_cleanup waits for every child.
+  [ -z "$sink_pid" ] || kill -KILL "$sink_pid" 2>/dev/null || true
+  cloud_cleanup
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-say() { echo "canary [$arch]: $*"; }
-die() { echo "canary [$arch]: FAIL: $*" >&2; sed 's/^/  agent: /' "$work/agent.err" >&2 || true; exit 1; }
-wait_for() {
-  local limit=$(($1 * 5)) what=$2
-  shift 2
-  local i=0
-  until "$@" >/dev/null 2>&1; do
-    i=$((i + 1))
-    [ "$i" -lt "$limit" ] || die "timed out waiting for $what"
-    if [ -n "$agent_pid" ] && ! kill -0 "$agent_pid" 2>/dev/null; then die "the agent exited while waiting for $what"; fi
-    sleep 0.2
-  done
-}
+trap 'exit 1' INT TERM
 
 # --- the board's files, full of canaries
 board="$work/board"
@@ -122,14 +111,7 @@ fi
 
 # --- the cloud, a syslog socket, a hook
 device=cam-canary-01
-mkdir -p "$work/cloud"
-(cd "$repo/Tests" && exec "$python" -m refcloud --state-dir "$work/cloud" --port 0 \
-  --port-file "$work/port" --test-controls --interval 1) >"$work/cloud.log" 2>&1 &
-cloud_pid=$!
-wait_for 30 "the reference cloud" test -s "$work/port"
-url="https://127.0.0.1:$(cat "$work/port")"
-cloud() { curl -sS --noproxy '*' --cacert "$work/cloud/ca.pem" "$@"; }
-owner() { "$python" "$repo/Tests/refcloud/owner.py" --state-dir "$work/cloud" "$@"; }
+cloud_start --interval 1
 
 "$python" "$repo/Tests/fixtures/syslog_sink.py" "$work/syslog.sock" "$work/syslog.txt" &
 sink_pid=$!
@@ -162,20 +144,8 @@ report_jitter_seconds = 4
 CONF
 state="$work/run/state"
 
-run --config "$work/agent.conf" provision --device-id "$device"
-[ "$status" = 0 ] || die "provision exited $status: $(cat "$work/err")"
-jwk=$(sed -n 's/.*"jwk":\({[^}]*}\).*/\1/p' "$work/out")
-code=$(cloud -o /dev/null -w '%{http_code}' -X POST "$url/factory/devices" \
-  -H "Authorization: Bearer $(cat "$work/cloud/factory_token")" -H 'Content-Type: application/json' \
-  --data "{\"device_id\":\"$device\",\"jwk\":$jwk,\"force\":false}")
-[ "$code" = 201 ] || die "factory registration answered $code"
-
-start_agent() {
-  if [ "$arch" = hosted ]; then exec "$binary" "$@"; fi
-  exec "$repo/cross/qemu-run.sh" "$arch" "$binary" "$@"
-}
-(start_agent --config "$work/agent.conf" run) >"$work/agent.out" 2>"$work/agent.err" &
-agent_pid=$!
+provision_board "$work/agent.conf" "$device" || die "factory registration failed: $(cat "$work/factory.json")"
+start_agent "$work/agent.err" --config "$work/agent.conf" run
 accepted() { [ "$(grep -c 'report accepted' "$work/agent.err")" -ge "$1" ]; }
 # signal_agent SIG: a dead agent is a failure with its log, not a silent exit.
 signal_agent() { kill -"$1" "$agent_pid" 2>/dev/null || die "the agent is gone (SIG$1 could not be sent)"; }
@@ -215,7 +185,8 @@ wait_for 60 "state=active again" grep -qx state=active "$state"
 wait_for 30 "the report after re-activation" sh -c "[ \$(sed -n '/state reauth_pending -> active\$/,\$p' '$work/agent.err' | grep -c 'report accepted') -ge 1 ]"
 # Two periodic reports more, without any signal: every 10 s plus 0..4 s.
 wait_for 40 "two periodic reports" sh -c "[ \$(sed -n '/state reauth_pending -> active\$/,\$p' '$work/agent.err' | grep -c 'report accepted') -ge 3 ]"
-"$python" - "$work/cloud/requests.jsonl" "$device" <<'PY' >"$work/gaps.txt" && check "periodic reports came every 10..14 s (+1 s slack): gaps $(cat "$work/gaps.txt")" true || check "periodic reports came every 10..14 s (+1 s slack): gaps $(cat "$work/gaps.txt")" false
+gaps_ok=yes
+"$python" - "$work/cloud/requests.jsonl" "$device" <<'PY' >"$work/gaps.txt" || gaps_ok=no
 import json, sys
 times = [r["time"] for r in map(json.loads, open(sys.argv[1]))
          if r["path"] == f"/v1/devices/{sys.argv[2]}/report" and r["method"] == "POST" and r["status"] == 200]
@@ -223,12 +194,8 @@ gaps = [round(b - a, 1) for a, b in zip(times[-3:], times[-2:])]
 print(" ".join(map(str, gaps)))
 sys.exit(0 if len(gaps) == 2 and all(9.5 <= g <= 15.5 for g in gaps) else 1)
 PY
-signal_agent TERM
-set +e
-wait "$agent_pid"
-agent_status=$?
-set -e
-agent_pid=""
+check "periodic reports came every 10..14 s (+1 s slack): gaps $(cat "$work/gaps.txt")" test "$gaps_ok" = yes
+stop_agent
 check "the daemon stopped with exit 0 on SIGTERM" test "$agent_status" = 0
 
 # --- hostile firmware-version sources: refused with a clear error, never a malformed body
@@ -290,7 +257,7 @@ check "the hook saw every state of the lifecycle" \
 check "the hook's environment holds only CAMERA_AGENT_* and PATH (plus the shell's own PWD/SHLVL/_)" \
   sh -c "! grep -v -e '^--- run' -e '^CAMERA_AGENT_[A-Z_]*=' -e '^PATH=' -e '^PWD=' -e '^SHLVL=' -e '^_=' '$work/hook-env.txt' | grep -q ."
 
-for what in "requests the cloud received:received-all.txt" "stderr:agent.err" "stdout:agent.out" \
+for what in "requests the cloud received:received-all.txt" "stderr:agent.err" "stdout:agent.err.out" \
   "syslog:syslog.txt" "state file versions:state-versions.txt" "hook environment:hook-env.txt" \
   "vault bytes:vault-bytes.bin" "CLI output (dry run, wipe):cli.txt"; do
   name=${what%%:*}
@@ -307,9 +274,9 @@ done
 
 # Tokens: none of the session's tokens in any log line, syslog, state or hook env.
 cloud "$url/test/state" >"$work/state-final.json" 2>/dev/null || cp "$work/state1.json" "$work/state-final.json"
+tokens_ok=yes
 "$python" - "$work/state-final.json" "$device" "$work"/agent.err "$work"/syslog.txt "$work"/hook-env.txt \
-  "$work"/state-versions.txt <<'PY' && check "no token of the session in stderr, syslog, hook env or state file" true \
-  || check "no token of the session in stderr, syslog, hook env or state file" false
+  "$work"/state-versions.txt <<'PY' || tokens_ok=no
 import json, sys
 dev = json.load(open(sys.argv[1]))["devices"][sys.argv[2]]
 secrets = [t.get("token", "") for t in dev.get("access_tokens", [])]
@@ -321,5 +288,6 @@ leaks = [s for s in secrets if s.encode() in text]
 print(f"  checked {len(secrets)} tokens")
 sys.exit(1 if leaks or len(secrets) < 2 else 0)
 PY
+check "no token of the session in stderr, syslog, hook env or state file" test "$tokens_ok" = yes
 
 summary canary
