@@ -28,6 +28,29 @@
 # Progress lines go to stdout, warnings and errors to stderr, each prefixed
 # with "$DEB_FETCH_TAG: " (default "debfetch"). Returns 0, or 1 after an error
 # line.
+#
+# Also here: deb_host_need, the scripts' "install the host packages that are
+# missing" step.
+
+# deb_host_need CMD:PACKAGE...: installs with apt-get (as root) the host
+# PACKAGE of each CMD not on PATH, running 'apt-get update' only when the
+# first try fails. Returns 0, or 1 after an error line (not root: the
+# apt-get command to run).
+deb_host_need() {
+  local tag=${DEB_FETCH_TAG:-debfetch} pair need=()
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+  done
+  [ ${#need[@]} -gt 0 ] || return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "$tag: error: missing ${need[*]}; install with: sudo apt-get install ${need[*]}" >&2
+    return 1
+  fi
+  echo "$tag: installing ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null; } \
+    || { echo "$tag: error: could not install ${need[*]}" >&2; return 1; }
+}
 
 deb_fetch_nourl() { sed 's#[a-z]*://[^ ]*#<url>#g; s#\[IP: [^]]*\]##g'; }
 

@@ -40,23 +40,14 @@ t_start=$(date +%s)
 die() { echo "mtd-nandsim: error: $*" >&2; exit 1; }
 
 # --- host tools -------------------------------------------------------------
-need=()
-command -v qemu-system-arm >/dev/null 2>&1 || need+=(qemu-system-arm)
-command -v cpio >/dev/null 2>&1 || need+=(cpio)
-if [ ${#need[@]} -gt 0 ]; then
-  [ "$(id -u)" = 0 ] || die "missing ${need[*]}; install with: sudo apt-get install ${need[*]}"
-  echo "installing ${need[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null \
-    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null; } \
-    || die "could not install ${need[*]}"
-fi
+# shellcheck source=cross/debfetch.sh
+. "$repo/cross/debfetch.sh"
+DEB_FETCH_TAG=mtd-nandsim deb_host_need qemu-system-arm:qemu-system-arm cpio:cpio || exit 1
 for tool in apt-get apt-cache dpkg-deb readelf gzip od strings; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found"
 done
 
 # --- guest kernel and busybox (cached) ---------------------------------------
-# shellcheck source=cross/debfetch.sh
-. "$repo/cross/debfetch.sh"
 cache=$repo/.cache/board/armhf
 root=$cache/root
 if ! ls "$root"/boot/vmlinuz-6.1.0-*-armmp >/dev/null 2>&1 || [ ! -x "$root/bin/busybox" ]; then

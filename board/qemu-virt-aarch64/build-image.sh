@@ -66,24 +66,14 @@ if [ "$fetch_only" = no ]; then
 fi
 
 # --- host tools --------------------------------------------------------------
-need=()
-for pair in cpio:cpio mkfs.ext4:e2fsprogs readelf:binutils gzip:gzip; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  [ "$(id -u)" = 0 ] || die "missing ${need[*]}; install with: sudo apt-get install ${need[*]}"
-  say "installing ${need[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null \
-    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null; } \
-    || die "could not install ${need[*]}"
-fi
+# shellcheck source=cross/debfetch.sh
+. "$repo/cross/debfetch.sh"
+DEB_FETCH_TAG=build-image deb_host_need cpio:cpio mkfs.ext4:e2fsprogs readelf:binutils gzip:gzip || exit 1
 for tool in apt-get apt-cache dpkg-deb strings find sort stat; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found"
 done
 
 # --- guest kernel and busybox (downloaded once, cached) -------------------------
-# shellcheck source=cross/debfetch.sh
-. "$repo/cross/debfetch.sh"
 cache=$repo/.cache/board/$ARCH
 root=$cache/root
 if ! ls "$root"/boot/vmlinuz-6.1.0-*-"$DEB_ARCH" >/dev/null 2>&1 || [ ! -x "$root/bin/busybox" ]; then
