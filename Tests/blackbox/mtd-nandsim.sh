@@ -38,19 +38,11 @@ timeout_s=${MTD_TIMEOUT:-180}
 t_start=$(date +%s)
 
 die() { echo "mtd-nandsim: error: $*" >&2; exit 1; }
-nourl() { sed 's#[a-z]*://[^ ]*#<url>#g; s#\[IP: [^]]*\]##g'; }
 
 # --- host tools -------------------------------------------------------------
-need=()
-command -v qemu-system-arm >/dev/null 2>&1 || need+=(qemu-system-arm)
-command -v cpio >/dev/null 2>&1 || need+=(cpio)
-if [ ${#need[@]} -gt 0 ]; then
-  [ "$(id -u)" = 0 ] || die "missing ${need[*]}; install with: sudo apt-get install ${need[*]}"
-  echo "installing ${need[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null \
-    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null; } \
-    || die "could not install ${need[*]}"
-fi
+# shellcheck source=cross/debfetch.sh
+. "$repo/cross/debfetch.sh"
+DEB_FETCH_TAG=mtd-nandsim deb_host_need qemu-system-arm:qemu-system-arm cpio:cpio || exit 1
 for tool in apt-get apt-cache dpkg-deb readelf gzip od strings; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found"
 done
@@ -58,66 +50,13 @@ done
 # --- guest kernel and busybox (cached) ---------------------------------------
 cache=$repo/.cache/board/armhf
 root=$cache/root
-mkdir -p "$cache"
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$cache/.lock"
-  flock -w 1800 9 || die "timed out waiting for $cache/.lock"
-fi
 if ! ls "$root"/boot/vmlinuz-6.1.0-*-armmp >/dev/null 2>&1 || [ ! -x "$root/bin/busybox" ]; then
-  aptdir=$cache/apt
-  mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial" "$aptdir/sources.list.d" "$cache/debs"
-  : >"$aptdir/status"
-  apt_opts=(
-    -o "APT::Architecture=armhf" -o "APT::Architectures=armhf"
-    -o "Dir::State::Lists=$aptdir/lists" -o "Dir::Cache=$aptdir/cache"
-    -o "Dir::State::status=$aptdir/status"
-    -o "Dir::State::extended_states=$aptdir/extended_states"
-    -o "Acquire::Retries=3" -q
-  )
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    # A symlink: the mirror's name stays in the system's own file.
-    rm -f "$aptdir/sources.list.d/"*
-    ln -s /etc/apt/sources.list.d/debian.sources "$aptdir/sources.list.d/system.sources"
-    apt_opts+=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$aptdir/sources.list.d")
-  fi
-  [ "$(id -u)" = 0 ] && apt_opts+=(-o "APT::Sandbox::User=root")
-  echo "fetching the armhf guest kernel and busybox-static into $cache"
-  # Mirrors mid-sync ("File has unexpected size") fail transiently: retry, then
-  # go on with the indexes that did download (as cross/sysroot.sh does).
-  attempt=1
-  # apt's messages name the mirror: shown (URLs elided) on failure, never saved.
-  until aptout=$(apt-get "${apt_opts[@]}" update 2>&1); do
-    echo "apt-get update failed (attempt $attempt/3): $(printf '%s\n' "$aptout" | grep -m1 '^E:' | nourl)" >&2
-    if [ "$attempt" -ge 3 ]; then
-      ls "$aptdir/lists/"*_binary-armhf_Packages* >/dev/null 2>&1 \
-        || { printf '%s\n' "$aptout" | tail -n 5 | nourl >&2; die "apt-get update failed and no armhf package index is available"; }
-      echo "WARNING: going on with the armhf package indexes that did download" >&2
-      break
-    fi
-    attempt=$((attempt + 1))
-    sleep 5
-  done
-  kpkg=$(apt-cache "${apt_opts[@]}" depends linux-image-armmp 2>/dev/null \
-    | sed -n 's/^ *Depends: \(linux-image-6\.1\.0-[0-9]*-armmp\)$/\1/p' | head -n 1)
-  if [ -z "$kpkg" ]; then
-    kpkg=$(apt-cache "${apt_opts[@]}" search --names-only '^linux-image-6\.1\.0-[0-9]+-armmp$' \
-      | awk '{print $1}' | sort -V | tail -n 1)
-  fi
-  [ -n "$kpkg" ] || die "no linux-image-6.1.0-*-armmp package in the armhf index"
-  echo "kernel package: $kpkg"
-  rm -rf "$cache/debs/.partial"; mkdir -p "$cache/debs/.partial"
-  aptout=$(cd "$cache/debs/.partial" && apt-get "${apt_opts[@]}" download "$kpkg" busybox-static 2>&1) \
-    || { printf '%s\n' "$aptout" | tail -n 5 | nourl >&2; die "apt-get download failed"; }
-  rm -rf "$root.partial"; mkdir -p "$root.partial"
-  for deb in "$cache/debs/.partial/"*.deb; do dpkg-deb -x "$deb" "$root.partial"; done
-  mv "$cache/debs/.partial/"*.deb "$cache/debs/"; rmdir "$cache/debs/.partial"
-  rm -rf "$root"; mv "$root.partial" "$root"
+  DEB_FETCH_TAG=mtd-nandsim deb_fetch --kernel armmp armhf "$cache" "$root" busybox-static || exit 1
 fi
-kernel=$(ls "$root"/boot/vmlinuz-6.1.0-*-armmp | sort -V | tail -n 1)
+kernel=$(find "$root/boot" -name 'vmlinuz-6.1.0-*-armmp' | sort -V | tail -n 1)
 kver=${kernel##*/vmlinuz-}
 moddir=$root/lib/modules/$kver
 [ -d "$moddir" ] || die "no modules for $kver in $root"
-if command -v flock >/dev/null 2>&1; then flock -u 9; fi
 
 # --- initramfs ---------------------------------------------------------------
 work=$(mktemp -d)

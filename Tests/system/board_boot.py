@@ -12,27 +12,21 @@ the owner. Prints boot-to-shell and boot-to-first-report.
 from __future__ import annotations
 
 import gzip
-import shutil
 import sys
-import traceback
 import time
 
-from systemlib import (VERSION_ID, Board, Checks, Cloud, ConsoleError, Fatal, factory_provision, install_signal_handlers,
-                       log, new_workdir, prepare_host, report_time, scan_for, wait_for)
+from systemlib import (VERSION_ID, Board, Cloud, Session, factory_provision, install_signal_handlers, log, report_time,
+                       scan_for, wait_for)
 
 DEVICE = "cam-qemu-0001"
 
 
 def main() -> int:
     install_signal_handlers()
-    checks = Checks("board-boot")
-    t_begin = time.time()
-    python = prepare_host()
-    work = new_workdir("board-boot.")
-    cloud = board = None
-    keep = False
-    try:
-        cloud = Cloud(python, work / "cloud", [])
+    session = Session("board-boot", tail_agent_logs=True)
+    checks, work = session.checks, session.work
+    with session:
+        cloud = session.cloud = Cloud(session.python, work / "cloud", [])
         log(f"board-boot: reference cloud at {cloud.url} (the guest sees https://192.0.2.100)")
         t = time.time()
         out = Board.build(cloud.ca, work / "img")
@@ -40,7 +34,7 @@ def main() -> int:
             if any(k in line for k in ("shared libraries", "initramfs:", "camera-agent:", "data disk")):
                 log("  " + line)
         log(f"board-boot: image built in {time.time() - t:.1f} s")
-        board = Board(work / "img", cloud.port, work)
+        board = session.board = Board(work / "img", cloud.port, work)
 
         # --- first boot: unprovisioned ------------------------------------------
         board.boot()
@@ -153,31 +147,7 @@ def main() -> int:
         log(f"board-boot: image: initrd.gz {(work / 'img' / 'initrd.gz').stat().st_size} bytes, "
             f"vmlinuz {(work / 'img' / 'vmlinuz').stat().st_size} bytes, data disk "
             f"{(work / 'img' / 'data.img').stat().st_size // 1048576} MiB")
-    except (Fatal, ConsoleError) as e:
-        checks.check(f"stopped: {e}", False)
-        keep = True
-    except SystemExit as e:  # SIGTERM/SIGINT/SIGHUP (install_signal_handlers)
-        checks.check(f"stopped by a signal (exit {e.code})", False)
-        keep = True
-    except Exception:  # a bug in the test itself: still clean up and count it
-        traceback.print_exc()
-        checks.check("stopped: unexpected error (traceback above)", False)
-        keep = True
-    finally:
-        if board is not None:
-            board.cut()
-        if cloud is not None:
-            cloud.stop()
-        if keep or checks.failed:
-            log(f"board-boot: logs kept in {work} (agent.boot*.log, qemu.boot*.log, cloud.log)")
-            for p in sorted(work.glob("agent.boot*.log")):
-                log(f"---- {p.name} (last 15 lines)")
-                for line in p.read_text(errors="replace").replace("\r", "").splitlines()[-15:]:
-                    log("  " + line)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    log(f"board-boot: total {time.time() - t_begin:.0f} s")
-    return checks.summary()
+    return session.summary()
 
 
 if __name__ == "__main__":

@@ -19,14 +19,12 @@ import argparse
 import base64
 import json
 import random
-import shutil
 import sys
-import traceback
 import threading
 import time
 
-from systemlib import (Board, Checks, Cloud, ConsoleError, Fatal, factory_provision, install_signal_handlers, log,
-                       new_workdir, prepare_host, report_time, wait_for)
+from systemlib import (Board, Cloud, ConsoleError, Fatal, Session, factory_provision, install_signal_handlers, log,
+                       report_time, wait_for)
 
 DEVICE = "cam-cut-0001"
 ACCESS_TTL = 35
@@ -136,16 +134,12 @@ def main(argv=None) -> int:
     rng = random.Random(seed)
     log(f"power-cut: seed {seed} (rerun with --seed {seed}), {args.cuts} cuts, "
         f"each {args.earliest}-{args.latest} s after QEMU start")
-    checks = Checks("power-cut")
-    t_begin = time.time()
-    python = prepare_host()
-    work = new_workdir("power-cut.")
-    cloud = board = None
-    keep = False
-    try:
-        cloud = Cloud(python, work / "cloud", ["--access-ttl", str(ACCESS_TTL)])
+    session = Session("power-cut")
+    checks, work = session.checks, session.work
+    with session:
+        cloud = session.cloud = Cloud(session.python, work / "cloud", ["--access-ttl", str(ACCESS_TTL)])
         Board.build(cloud.ca, work / "img")
-        board = Board(work / "img", cloud.port, work)
+        board = session.board = Board(work / "img", cloud.port, work)
 
         # --- one activation, as on the factory line and at the owner's home ----------
         board.boot()
@@ -257,27 +251,7 @@ def main(argv=None) -> int:
             f"(grace uses {live.get('grace_uses')}: cuts between the cloud issuing a token and the vault "
             f"committing it); {refreshes} successful refreshes; vault generation {gen_start} -> {gen_final}; "
             f"seed {seed}")
-    except (Fatal, ConsoleError) as e:
-        checks.check(f"stopped: {e}", False)
-        keep = True
-    except SystemExit as e:  # SIGTERM/SIGINT/SIGHUP (install_signal_handlers)
-        checks.check(f"stopped by a signal (exit {e.code})", False)
-        keep = True
-    except Exception:  # a bug in the test itself: still clean up and count it
-        traceback.print_exc()
-        checks.check("stopped: unexpected error (traceback above)", False)
-        keep = True
-    finally:
-        if board is not None:
-            board.cut()
-        if cloud is not None:
-            cloud.stop()
-        if keep or checks.failed:
-            log(f"power-cut: logs kept in {work} (agent.boot*.log, qemu.boot*.log, cloud.log)")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    log(f"power-cut: total {time.time() - t_begin:.0f} s")
-    return checks.summary()
+    return session.summary()
 
 
 if __name__ == "__main__":

@@ -12,12 +12,14 @@ from __future__ import annotations
 import calendar
 import json
 import re
+import shutil
 import signal
 import ssl
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.request
 from pathlib import Path
 
@@ -422,6 +424,64 @@ def factory_provision(board: Board, cloud: Cloud, checks: Checks, device_id: str
 def new_workdir(prefix: str) -> Path:
     # Short path: unix socket names are limited to ~100 bytes.
     return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+
+
+class Session:
+    """One system test's run (the part board_boot.py and power_cut.py share):
+    the host prepared, a work folder, the checks, and the cloud and board the
+    test starts (it sets .cloud and .board). Used as `with session:` around the
+    test's steps, it ends every run the same way: a Fatal or console error, a
+    signal (install_signal_handlers) or a bug in the test becomes a failed
+    check; the board and the cloud are always stopped; the work folder is
+    removed after a clean pass, else kept and named (with the last lines of
+    each agent log when tail_agent_logs)."""
+
+    def __init__(self, name: str, tail_agent_logs: bool = False):
+        self.name = name
+        self.tail_agent_logs = tail_agent_logs
+        self.checks = Checks(name)
+        self.t_begin = time.time()
+        self.python = prepare_host()
+        self.work = new_workdir(name + ".")
+        self.cloud: Cloud | None = None
+        self.board: Board | None = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        handled = True
+        if exc_type is None:
+            pass
+        elif issubclass(exc_type, (Fatal, ConsoleError)):
+            self.checks.check(f"stopped: {exc}", False)
+        elif issubclass(exc_type, SystemExit):  # SIGTERM/SIGINT/SIGHUP (install_signal_handlers)
+            self.checks.check(f"stopped by a signal (exit {exc.code})", False)
+        elif issubclass(exc_type, Exception):  # a bug in the test itself: still clean up and count it
+            traceback.print_exception(exc_type, exc, tb)
+            self.checks.check("stopped: unexpected error (traceback above)", False)
+        else:  # e.g. KeyboardInterrupt without the handlers: clean up, then let it go on
+            handled = False
+        keep = exc_type is not None and handled
+        if self.board is not None:
+            self.board.cut()
+        if self.cloud is not None:
+            self.cloud.stop()
+        if keep or self.checks.failed:
+            log(f"{self.name}: logs kept in {self.work} (agent.boot*.log, qemu.boot*.log, cloud.log)")
+            if self.tail_agent_logs:
+                for p in sorted(self.work.glob("agent.boot*.log")):
+                    log(f"---- {p.name} (last 15 lines)")
+                    for line in p.read_text(errors="replace").replace("\r", "").splitlines()[-15:]:
+                        log("  " + line)
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
+        return handled
+
+    def summary(self) -> int:
+        """The total time and the pass/fail line; main()'s exit status."""
+        log(f"{self.name}: total {time.time() - self.t_begin:.0f} s")
+        return self.checks.summary()
 
 
 def report_time(cloud: Cloud, device_id: str, nth: int) -> float | None:

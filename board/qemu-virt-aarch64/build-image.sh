@@ -49,7 +49,6 @@ done
 
 say() { echo "build-image: $*"; }
 die() { echo "build-image: error: $*" >&2; exit 1; }
-nourl() { sed 's#[a-z]*://[^ ]*#<url>#g; s#\[IP: [^]]*\]##g'; }
 
 # shellcheck source=board/qemu-virt-aarch64/board.conf
 . "$here/board.conf"
@@ -67,17 +66,9 @@ if [ "$fetch_only" = no ]; then
 fi
 
 # --- host tools --------------------------------------------------------------
-need=()
-for pair in cpio:cpio mkfs.ext4:e2fsprogs readelf:binutils gzip:gzip; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  [ "$(id -u)" = 0 ] || die "missing ${need[*]}; install with: sudo apt-get install ${need[*]}"
-  say "installing ${need[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null \
-    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null; } \
-    || die "could not install ${need[*]}"
-fi
+# shellcheck source=cross/debfetch.sh
+. "$repo/cross/debfetch.sh"
+DEB_FETCH_TAG=build-image deb_host_need cpio:cpio mkfs.ext4:e2fsprogs readelf:binutils gzip:gzip || exit 1
 for tool in apt-get apt-cache dpkg-deb strings find sort stat; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found"
 done
@@ -85,55 +76,8 @@ done
 # --- guest kernel and busybox (downloaded once, cached) -------------------------
 cache=$repo/.cache/board/$ARCH
 root=$cache/root
-mkdir -p "$cache"
-exec 9>"$cache/.lock"
-flock -w 1800 9 || die "timed out waiting for $cache/.lock"
 if ! ls "$root"/boot/vmlinuz-6.1.0-*-"$DEB_ARCH" >/dev/null 2>&1 || [ ! -x "$root/bin/busybox" ]; then
-  aptdir=$cache/apt
-  mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial" "$aptdir/sources.list.d" "$cache/debs"
-  : >"$aptdir/status"
-  apt_opts=(
-    -o "APT::Architecture=$DEB_ARCH" -o "APT::Architectures=$DEB_ARCH"
-    -o "Dir::State::Lists=$aptdir/lists" -o "Dir::Cache=$aptdir/cache"
-    -o "Dir::State::status=$aptdir/status"
-    -o "Dir::State::extended_states=$aptdir/extended_states"
-    -o "Acquire::Retries=3" -q
-  )
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    # A symlink: the mirror's name stays in the system's own file.
-    rm -f "$aptdir/sources.list.d/"*
-    ln -s /etc/apt/sources.list.d/debian.sources "$aptdir/sources.list.d/system.sources"
-    apt_opts+=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$aptdir/sources.list.d")
-  fi
-  [ "$(id -u)" = 0 ] && apt_opts+=(-o "APT::Sandbox::User=root")
-  say "fetching Debian's $DEB_ARCH kernel and busybox-static into $cache (once)"
-  attempt=1
-  # apt's messages name the mirror: shown (URLs elided) on failure, never saved.
-  until aptout=$(apt-get "${apt_opts[@]}" update 2>&1); do
-    echo "build-image: apt-get update failed (attempt $attempt/3): $(printf '%s\n' "$aptout" | grep -m1 '^E:' | nourl)" >&2
-    if [ "$attempt" -ge 3 ]; then
-      ls "$aptdir/lists/"*_binary-"${DEB_ARCH}"_Packages* >/dev/null 2>&1 \
-        || { printf '%s\n' "$aptout" | tail -n 5 | nourl >&2; die "apt-get update failed and no $DEB_ARCH package index is available"; }
-      echo "build-image: WARNING: going on with the $DEB_ARCH package indexes that did download" >&2
-      break
-    fi
-    attempt=$((attempt + 1))
-    sleep 5
-  done
-  kpkg=$(apt-cache "${apt_opts[@]}" depends "linux-image-$DEB_ARCH" 2>/dev/null \
-    | sed -n "s/^ *Depends: \(linux-image-6\.1\.0-[0-9]*-$DEB_ARCH\)\$/\1/p" | head -n 1)
-  [ -n "$kpkg" ] || die "no linux-image-6.1.0-*-$DEB_ARCH package in the $DEB_ARCH index"
-  say "kernel package: $kpkg"
-  rm -rf "$cache/debs/.partial"; mkdir -p "$cache/debs/.partial"
-  aptout=$(cd "$cache/debs/.partial" && apt-get "${apt_opts[@]}" download "$kpkg" busybox-static 2>&1) \
-    || { printf '%s\n' "$aptout" | tail -n 5 | nourl >&2; die "apt-get download failed"; }
-  rm -rf "$root.partial"; mkdir -p "$root.partial"
-  for deb in "$cache/debs/.partial/"*.deb; do
-    say "unpacking ${deb##*/}"
-    dpkg-deb -x "$deb" "$root.partial"
-  done
-  mv "$cache/debs/.partial/"*.deb "$cache/debs/"; rmdir "$cache/debs/.partial"
-  rm -rf "$root"; mv "$root.partial" "$root"
+  DEB_FETCH_TAG=build-image deb_fetch --kernel "$DEB_ARCH" "$DEB_ARCH" "$cache" "$root" busybox-static || exit 1
 else
   say "kernel and busybox: cached in $cache"
 fi
@@ -141,7 +85,6 @@ kernel=$(find "$root/boot" -name "vmlinuz-6.1.0-*-$DEB_ARCH" | sort -V | tail -n
 kver=${kernel##*/vmlinuz-}
 moddir=$root/lib/modules/$kver
 [ -d "$moddir" ] || die "no modules for $kver in $root"
-flock -u 9
 [ "$fetch_only" = no ] || { say "fetched: kernel $kver, busybox $root/bin/busybox"; exit 0; }
 
 # --- the agent -----------------------------------------------------------------
