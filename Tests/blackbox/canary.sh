@@ -200,6 +200,9 @@ check "the daemon stopped with exit 0 on SIGTERM" test "$agent_status" = 0
 
 # --- hostile firmware-version sources: refused with a clear error, never a malformed body
 cp "$board/etc/vendor/device-info" "$work/device-info.good"
+# The body for the current state (last_activation moved at the re-activation).
+run --config "$work/agent.conf" report --dry-run
+cp "$work/out" "$work/dry-run-now.txt"
 hostile() {
   local name=$1
   run --config "$work/agent.conf" report --dry-run
@@ -221,7 +224,7 @@ rm "$board/etc/vendor/device-info"
 hostile "file missing"
 cp "$work/device-info.good" "$board/etc/vendor/device-info"
 run --config "$work/agent.conf" report --dry-run
-check "the restored source gives the same body again" sh -c "[ '$status' = 0 ] && cmp -s '$work/out' '$work/dry-run.txt'"
+check "the restored source gives the same body again" sh -c "[ '$status' = 0 ] && [ -s '$work/out' ] && cmp -s '$work/out' '$work/dry-run-now.txt'"
 
 # --- the vault's bytes, then wipe (which revokes at the cloud first)
 cat "$work"/vault/* >"$work/vault-bytes.bin"
