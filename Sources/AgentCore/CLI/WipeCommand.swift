@@ -75,10 +75,8 @@ struct WipeCommand: VaultCommand {
     } catch {
       return .failure(.key(error))
     }
-    var client = CloudClient(
-      transport: CurlTransport(policy: config.httpPolicy), random: SystemRandom(),
-      clock: ClockCorrection(clock: SystemWallClock()), issuer: config.server, deviceID: contents.deviceID,
-      identityKey: identityKey, sessionKey: sessionKey, allowPlainHTTP: config.allowInsecureHTTP)
+    var client = BoardCloudClient(
+      config: config, deviceID: contents.deviceID, identityKey: identityKey, sessionKey: sessionKey)
     do throws(CloudError) {
       try client.discover()
       try client.revoke(refreshToken: refreshToken)

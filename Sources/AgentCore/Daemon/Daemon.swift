@@ -23,7 +23,7 @@
 /// `String` here, and token-shaped text is masked anyway. Each change of the
 /// state file also runs the configured hook (`TransitionHook`).
 struct Daemon<Store: SlotStore> {
-  typealias Client = CloudClient<CurlTransport, SystemRandom, SystemWallClock>
+  typealias Client = BoardCloudClient
 
   private var vault: Vault<Store>
   private var config: AgentConfig
@@ -145,10 +145,8 @@ struct Daemon<Store: SlotStore> {
       return
     }
     client = Client(
-      transport: CurlTransport(policy: config.httpPolicy), random: SystemRandom(),
-      clock: client?.clock ?? ClockCorrection(clock: SystemWallClock()), issuer: config.server,
-      deviceID: opened.deviceID, identityKey: identityKey, sessionKey: sessionKey,
-      allowPlainHTTP: config.allowInsecureHTTP)
+      config: config, deviceID: opened.deviceID, identityKey: identityKey, sessionKey: sessionKey,
+      clock: client?.clock ?? ClockCorrection(clock: SystemWallClock()))
     // Discovery first: its Date header corrects a clock that booted at 1970
     // before any token expiry is compared. A failure here is retried by the
     // first step, under storm control.
@@ -179,9 +177,8 @@ struct Daemon<Store: SlotStore> {
     }
     if var rebuilt = client {
       rebuilt = Client(
-        transport: CurlTransport(policy: config.httpPolicy), random: SystemRandom(), clock: rebuilt.clock,
-        issuer: config.server, deviceID: rebuilt.deviceID, identityKey: rebuilt.identityKey,
-        sessionKey: rebuilt.sessionKey, allowPlainHTTP: config.allowInsecureHTTP)
+        config: config, deviceID: rebuilt.deviceID, identityKey: rebuilt.identityKey,
+        sessionKey: rebuilt.sessionKey, clock: rebuilt.clock)
       client = rebuilt
     }
     publish(state)
