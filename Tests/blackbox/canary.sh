@@ -150,8 +150,9 @@ accepted() { [ "$(grep -c 'report accepted' "$work/agent.err")" -ge "$1" ]; }
 # signal_agent SIG: a dead agent is a failure with its log, not a silent exit.
 signal_agent() { kill -"$1" "$agent_pid" 2>/dev/null || die "the agent is gone (SIG$1 could not be sent)"; }
 
-wait_for 60 "a user_code" grep -q '^user_code=' "$state"
-owner approve "$(sed -n 's/^user_code=//p' "$state")" >/dev/null
+await_code "$state" 60
+first_code=$code
+owner approve "$code" >/dev/null
 wait_for 60 "state=active" grep -qx state=active "$state"
 wait_for 30 "the first report" accepted 1
 
@@ -180,7 +181,8 @@ wait_for 30 "the SIGUSR1 report" accepted 2
 owner admin revoke-all >/dev/null
 signal_agent USR1
 wait_for 60 "state=reauth_pending" grep -qx state=reauth_pending "$state"
-owner approve "$(sed -n 's/^user_code=//p' "$state")" >/dev/null
+await_code "$state" 60 "$first_code"
+owner approve "$code" >/dev/null
 wait_for 60 "state=active again" grep -qx state=active "$state"
 wait_for 30 "the report after re-activation" sh -c "[ \$(sed -n '/state reauth_pending -> active\$/,\$p' '$work/agent.err' | grep -c 'report accepted') -ge 1 ]"
 # Two periodic reports more, without any signal: every 10 s plus 0..4 s.

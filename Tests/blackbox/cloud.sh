@@ -40,6 +40,27 @@ wait_for() {
   done
 }
 
+# await_code STATE_FILE SECONDS [OLD_CODE]: waits until the state file shows
+# a user_code other than OLD_CODE and sets $code to it. One read per look: a
+# test that reads the file twice can see the old code, then the moment
+# between two codes (no user_code at all), and take "" for a new code.
+await_code() {
+  local file=$1 limit=$(($2 * 5)) old=${3:-} i=0 seen
+  while :; do
+    seen=$(sed -n 's/^user_code=//p' "$file" 2>/dev/null || true)
+    if [ -n "$seen" ] && [ "$seen" != "$old" ]; then
+      code=$seen
+      return 0
+    fi
+    i=$((i + 1))
+    [ "$i" -lt "$limit" ] || die "timed out waiting for a user_code other than '$old' in $file"
+    if [ -n "$agent_pid" ] && ! kill -0 "$agent_pid" 2>/dev/null; then
+      die "the agent exited while waiting for a user_code"
+    fi
+    sleep 0.2
+  done
+}
+
 # cloud_start ARGS...: starts the reference cloud with its state in
 # $work/cloud on ${port:-0} (the same port again after cloud_stop), with test
 # controls; ARGS are further refcloud options. Sets $cloud_pid, $port, $url.

@@ -99,8 +99,6 @@ state_file_valid() {
   [ "$(grep -c '^state=' "$state")" = 1 ] \
     && grep -Eqx 'state=(starting|unprovisioned|activation_pending|active|refreshing|reauth_required|reauth_pending|backoff|stopped)' "$state"
 }
-user_code() { sed -n 's/^user_code=//p' "$state"; }
-new_code_published() { [ -n "$(user_code)" ] && [ "$(user_code)" != "$1" ]; }
 alive_and_valid() { alive && state_file_valid; }
 # gaps: seconds between consecutive times on stdin ("time ..." lines).
 gaps() { awk 'NR > 1 { printf "%.2f\n", $1 - prev } { prev = $1 }'; }
@@ -128,8 +126,8 @@ state=$work/board/run/state
 provision_board "$conf" "$device" || die "factory registration of $device: $(cat "$work/factory.json")"
 
 start_agent "$work/agent.err" --config "$conf" run
-wait_for 60 "a user_code in the state file" grep -q '^user_code=' "$state"
-code1=$(user_code)
+await_code "$state" 60
+code1=$code
 
 # Predicates for wait_for.
 polls_since() { [ "$(count_after "$1" /oauth/token device_code)" -ge "$2" ]; }
@@ -150,7 +148,7 @@ scenario_slow_down() {
   # Scenario 2 starts now: the denial is seen by the first poll after slow_down.
   owner deny "$code1" >"$work/deny.json" || die "owner deny failed: $(cat "$work/deny.json")"
   deny_mark=$(mark)
-  wait_for 30 "a new code after the denial" new_code_published "$code1"
+  await_code "$state" 30 "$code1"
   times=$(requests_after "$m1" /oauth/token device_code)
   g=$(printf '%s\n' "$times" | gaps | tr '\n' ' ')
   say "device_code polls after the first two (s between them): $g"
@@ -165,7 +163,7 @@ scenario_slow_down() {
 
 # --- 2. access_denied: a new code, published; the denied one is not polled again
 scenario_denied() {
-  code2=$(user_code)
+  code2=$code
   check "2 access_denied: log line, and a new user_code ($code1 -> $code2) in activation_pending" \
     sh -c "grep -qF 'the owner denied the request; asking for a new code' '$agent_log' && grep -qx state=activation_pending '$state'"
   # deny_mark was taken after the denial: the poll that saw it, then one new
@@ -185,8 +183,8 @@ scenario_expired() {
   m=$(mark)
   cloud -f -o /dev/null -X POST "$url/test/expire" -H 'Content-Type: application/json' \
     --data "{\"device_id\": \"$device\", \"what\": \"device_codes\"}" || die "/test/expire failed"
-  wait_for 30 "a new code after expiry" new_code_published "$code2"
-  code3=$(user_code)
+  await_code "$state" 30 "$code2"
+  code3=$code
   check "3 expired_token: log line, and a new user_code ($code2 -> $code3)" \
     logged "the code expired before the owner approved; asking for a new one"
   n=$(count_after "$m" /oauth/device_authorization)
@@ -429,8 +427,8 @@ scenario_1970() {
   agent_env=("LD_PRELOAD=$lib" "FAKETIME=@1970-01-03 00:00:00" "DONT_FAKE_MONOTONIC=1")
   start_agent "$work/agent1970.err" --config "$conf8" run
   agent_env=()
-  wait_for 60 "a user_code (1970 board)" grep -q '^user_code=' "$state8"
-  owner approve "$(sed -n 's/^user_code=//p' "$state8")" >"$work/approve8.json" || die "approve failed"
+  await_code "$state8" 60
+  owner approve "$code" >"$work/approve8.json" || die "approve failed"
   wait_for 60 "state=active (1970 board)" grep -qx state=active "$state8"
   wait_for 30 "the report (1970 board)" logged "report accepted"
   # The learned offset is about 56 years (2026 - 1970) in seconds.

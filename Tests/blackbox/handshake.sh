@@ -50,8 +50,8 @@ if [ "${DEMO:-0}" = 1 ]; then
 else
   start_agent "$agent_log" --config "$conf" run
 fi
-wait_for 60 "a user_code in the state file" grep -q '^user_code=' "$state"
-code1=$(sed -n 's/^user_code=//p' "$state")
+await_code "$state" 60
+code1=$code
 check "state file: activation_pending with user_code, verification_uri, expires_at" \
   sh -c "grep -qx state=activation_pending '$state' && grep -q '^verification_uri=https://' '$state' && grep -q '^expires_at=[0-9]*$' '$state'"
 check "state file is mode 0644" test "$(stat -c %a "$state")" = 644
@@ -73,8 +73,8 @@ check "vault after activation: refresh token, DPoP key, last_activation" \
 say "the cloud revokes every session (mass logout)"
 owner admin revoke-all >"$work/revoke.json"
 kill -USR1 "$agent_pid"
-wait_for 60 "a new user_code" sh -c "grep -q '^user_code=' '$state' && ! grep -qx 'user_code=$code1' '$state'"
-code2=$(sed -n 's/^user_code=//p' "$state")
+await_code "$state" 60 "$code1"
+code2=$code
 check "re-activation publishes a new code in state reauth_pending" grep -qx state=reauth_pending "$state"
 say "the owner approves $code2"
 owner approve "$code2" >"$work/approve2.json"
