@@ -100,6 +100,12 @@ def main() -> int:
         for t in ("unprovisioned -> activation_pending", "activation_pending -> active", "active -> refreshing",
                   "refreshing -> reauth_required", "reauth_required -> reauth_pending", "reauth_pending -> active"):
             checks.check(f"agent log (hvc0): state {t}", f"camera-agent: state {t}" in board.log_text())
+        rc_log, syslog_text = board.sh("logread", timeout=30)
+        (work / "syslog.boot1.txt").write_text(syslog_text)
+        checks.check("syslog (BusyBox syslogd, logread) holds the agent's state changes at daemon.notice",
+                     rc_log == 0 and "daemon.notice camera-agent[" in syslog_text
+                     and "state reauth_pending -> active" in syslog_text, syslog_text[-400:])
+        checks.check("the agent never found syslog missing", "syslog unavailable" not in board.log_text())
         devauth = cloud.count("/oauth/device_authorization", status=200)
 
         # --- clean reboot ----------------------------------------------------------
@@ -131,9 +137,9 @@ def main() -> int:
         needles = {f"token#{i}": t.encode() for i, t in enumerate(tokens)}
         needles.update({"HUK bytes": huk, "HUK hex": huk.hex().encode(), "PEM": b"BEGIN EC PRIVATE",
                         "JWK d member": b'"d":'})
-        logs = b"".join(p.read_bytes() for p in sorted(work.glob("agent.boot*.log")))
+        logs = b"".join(p.read_bytes() for p in sorted(work.glob("agent.boot*.log")) + [work / "syslog.boot1.txt"])
         disk = (work / "img" / "data.img").read_bytes()
-        checks.check(f"no token ({len(tokens)} checked), HUK or private key in the agent logs",
+        checks.check(f"no token ({len(tokens)} checked), HUK or private key in the agent logs or syslog",
                      len(tokens) >= 4 and not scan_for(logs, needles), str(scan_for(logs, needles)))
         checks.check("the scanned disk image holds the vault (slot0.rec, slot1.rec entries)",
                      b"slot0.rec" in disk and b"slot1.rec" in disk)
