@@ -26,7 +26,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 BOARD_DIR = REPO / "board" / "qemu-virt-aarch64"
 sys.path.insert(0, str(BOARD_DIR))
+sys.path.insert(0, str(REPO / "Tests" / "fixtures"))
 from console import Console, ConsoleError  # noqa: E402
+from session_tokens import session_tokens  # noqa: E402
 
 VERSION_ID = "1.0.0+qemu"
 
@@ -167,12 +169,7 @@ class Cloud:
 
     def secrets(self, device_id: str) -> list[str]:
         """Every token the cloud ever issued to the device (for leak scans)."""
-        dev = self.device(device_id)
-        found = [t.get("token", "") for t in dev.get("access_tokens", [])]
-        for fam in dev.get("families", []):
-            found += [fam.get("current_rt") or "", fam.get("previous_rt") or ""]
-            found += fam.get("superseded_rts") or []
-        return [s for s in found if len(s) >= 16]
+        return session_tokens(self.device(device_id))
 
 
 class Board:
