@@ -24,17 +24,10 @@ struct AttestCommand: VaultCommand {
         "camera-agent: attest: an http:// audience needs allow_insecure_http = yes (development only)")
       return ExitCode.usage
     }
-    let contents: VaultContents?
-    do {
-      contents = try vault.open()
-    } catch {
-      Console.err("camera-agent: \(error.description)")
-      return ExitCode.failure
-    }
-    guard let contents else {
-      Console.err("camera-agent: attest: this board is not provisioned (run provision --device-id ID first)")
-      return ExitCode.failure
-    }
+    guard
+      let contents = VaultAccess.openProvisioned(
+        &vault, unprovisioned: "attest: this board is not provisioned (run provision --device-id ID first)")
+    else { return ExitCode.failure }
     guard let der = contents.identityKey else {
       Console.err("camera-agent: attest: the vault of \(contents.deviceID) holds no identity key")
       return ExitCode.failure

@@ -7,15 +7,12 @@
 /// first: a running daemon keeps the session it holds in memory.
 struct ReauthCommand: VaultCommand {
   func run<S: SlotStore>(_ vault: inout Vault<S>, config: AgentConfig) -> Int32 {
-    let opened: VaultContents?
-    do {
-      opened = try vault.open()
-    } catch {
-      Console.err("camera-agent: \(error.description)")
+    let unprovisioned = "not provisioned: there is no session to end"
+    guard var contents = VaultAccess.openProvisioned(&vault, unprovisioned: unprovisioned) else {
       return ExitCode.failure
     }
-    guard var contents = opened, contents.identityKey != nil else {
-      Console.err("camera-agent: not provisioned: there is no session to end")
+    guard contents.identityKey != nil else {
+      Console.err("camera-agent: \(unprovisioned)")
       return ExitCode.failure
     }
     contents.accessToken = nil

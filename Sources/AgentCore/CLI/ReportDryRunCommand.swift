@@ -6,17 +6,10 @@ struct ReportDryRunCommand: VaultCommand {
       Console.err("camera-agent: firmware_version_source is not set in the configuration")
       return ExitCode.config
     }
-    let contents: VaultContents?
-    do {
-      contents = try vault.open()
-    } catch {
-      Console.err("camera-agent: \(error.description)")
-      return ExitCode.failure
-    }
-    guard let contents else {
-      Console.err("camera-agent: not provisioned: there is no device id to report")
-      return ExitCode.failure
-    }
+    guard
+      let contents = VaultAccess.openProvisioned(
+        &vault, unprovisioned: "not provisioned: there is no device id to report")
+    else { return ExitCode.failure }
     guard let lastActivation = contents.lastActivation else {
       Console.err("camera-agent: not activated yet: a report needs the time of the last activation")
       return ExitCode.failure

@@ -5,6 +5,23 @@ protocol VaultCommand {
 }
 
 enum VaultAccess {
+  /// Opens the vault for a command that needs a provisioned board: its
+  /// contents, or nil once the reason is on stderr (a vault that does not
+  /// open, or `camera-agent: ` + `unprovisioned` for an empty one). The
+  /// command then exits 1.
+  static func openProvisioned<S: SlotStore>(_ vault: inout Vault<S>, unprovisioned: String) -> VaultContents?
+  {
+    let contents: VaultContents?
+    do {
+      contents = try vault.open()
+    } catch {
+      Console.err("camera-agent: \(error.description)")
+      return nil
+    }
+    if contents == nil { Console.err("camera-agent: \(unprovisioned)") }
+    return contents
+  }
+
   static func run<C: VaultCommand>(_ command: inout C, config: AgentConfig) -> Int32 {
     guard let source = config.keySource else {
       Console.err("camera-agent: key_source is not set in the configuration; refusing to touch the vault")
