@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 static inline int ca_sig_term(void) { return SIGTERM; }
@@ -60,6 +62,58 @@ static inline int ca_daemon_next_signal(int fd) {
     if (n < 0 && errno == EINTR) continue;
     return 0;
   }
+}
+
+/// A CLOCK_REALTIME timerfd for the session's next wake-up (-1 with errno).
+/// Armed with an absolute time and TFD_TIMER_CANCEL_ON_SET, so a step of the
+/// wall clock (NTP, an RTC set late) wakes the loop at once instead of
+/// leaving it asleep until a time that no longer means what it meant.
+static inline int ca_timer_open(void) {
+  return timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+}
+
+/// Arms `fd` to fire at `wall_ms` (milliseconds since the epoch on the
+/// system clock); a time in the past fires at once. 0 or -1 with errno.
+static inline int ca_timer_arm(int fd, int64_t wall_ms) {
+  struct itimerspec spec;
+  memset(&spec, 0, sizeof spec);
+  if (wall_ms < 1) wall_ms = 1;
+  spec.it_value.tv_sec = (time_t)(wall_ms / 1000);
+  spec.it_value.tv_nsec = (long)(wall_ms % 1000) * 1000000L;
+  return timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &spec, NULL);
+}
+
+/// Disarms `fd` (nothing to wake for: waiting for a signal only).
+static inline int ca_timer_disarm(int fd) {
+  struct itimerspec spec;
+  memset(&spec, 0, sizeof spec);
+  return timerfd_settime(fd, 0, &spec, NULL);
+}
+
+/// Drains `fd`: 1 it fired, 2 the wall clock was set (the timer was
+/// cancelled and must be armed again), 0 nothing pending.
+static inline int ca_timer_drain(int fd) {
+  uint64_t expirations = 0;
+  ssize_t n = read(fd, &expirations, sizeof expirations);
+  if (n == (ssize_t)sizeof expirations) return 1;
+  if (n < 0 && errno == ECANCELED) return 2;
+  return 0;
+}
+
+/// Waits for a signal on `signal_fd` or the timer on `timer_fd` (no timeout:
+/// the timer is the timeout). Bit 1: a signal is queued; bit 2: the timer
+/// is readable; 0 interrupted; -1 error.
+static inline int ca_daemon_wait_both(int signal_fd, int timer_fd, int timeout_ms) {
+  struct pollfd p[2];
+  p[0].fd = signal_fd;
+  p[0].events = POLLIN;
+  p[0].revents = 0;
+  p[1].fd = timer_fd;
+  p[1].events = POLLIN;
+  p[1].revents = 0;
+  int n = poll(p, 2, timeout_ms);
+  if (n < 0) return errno == EINTR ? 0 : -1;
+  return (p[0].revents ? 1 : 0) | (p[1].revents ? 2 : 0);
 }
 
 #endif

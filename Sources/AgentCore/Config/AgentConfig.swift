@@ -43,6 +43,18 @@ public struct AgentConfig: Equatable {
   /// interval so that a fleet does not report in step. Default: a tenth of
   /// the interval.
   public var reportJitterSeconds: Int? = nil
+  /// The first request after start waits a random 0...this many ms.
+  public var startupDelayMs: Int = 5_000
+  /// Refreshes are at least this far apart, whatever the token lifetime.
+  public var refreshFloorSeconds: Int = 60
+  /// After an unapproved code lapses: the first wait before the next code,
+  /// doubling with each one up to the cap.
+  public var pairingBackoffBaseSeconds: Int = 300
+  public var pairingBackoffCapSeconds: Int = 43_200
+  /// A refused identity (`invalid_client`) is retried after this, doubling
+  /// up to the cap.
+  public var identityRetryBaseSeconds: Int = 300
+  public var identityRetryCapSeconds: Int = 21_600
 
   public enum VaultBackend: Equatable {
     case file
@@ -134,6 +146,18 @@ public struct AgentConfig: Equatable {
         }
       case "report_jitter_seconds":
         reportJitterSeconds = try Self.integer(entry.value, in: 0...86_400, invalid)
+      case "startup_delay_ms":
+        startupDelayMs = try Self.integer(entry.value, in: 0...600_000, invalid)
+      case "refresh_floor_seconds":
+        refreshFloorSeconds = try Self.integer(entry.value, in: 1...86_400, invalid)
+      case "pairing_backoff_base_seconds":
+        pairingBackoffBaseSeconds = try Self.integer(entry.value, in: 1...86_400, invalid)
+      case "pairing_backoff_cap_seconds":
+        pairingBackoffCapSeconds = try Self.integer(entry.value, in: 1...604_800, invalid)
+      case "identity_retry_base_seconds":
+        identityRetryBaseSeconds = try Self.integer(entry.value, in: 1...86_400, invalid)
+      case "identity_retry_cap_seconds":
+        identityRetryCapSeconds = try Self.integer(entry.value, in: 1...604_800, invalid)
       default:
         throw .unknownKey(path: file.path, line: entry.line, key: entry.key)
       }

@@ -7,25 +7,16 @@ struct StateFile {
   let path: String
 
   /// The file's contents for `state` (`stopped` when the daemon has ended).
-  static func render(_ state: SessionState?) -> String {
+  static func render(_ state: PublishedState?) -> String {
     guard let state else { return "state=stopped\n" }
     var text = "state=\(state.name)\n"
-    if let pending = pendingApproval(state) {
-      text += "user_code=\(pending.userCode)\n"
-      text += "verification_uri=\(pending.verificationURI)\n"
-      text += "expires_at=\(pending.expiresAt / 1_000)\n"
+    if let code = state.userCode, let uri = state.verificationURI, let expiresAt = state.codeExpiresAt {
+      text += "user_code=\(code)\n"
+      text += "verification_uri=\(uri)\n"
+      text += "expires_at=\(expiresAt / 1_000)\n"
     }
+    if let retryAt = state.retryAt { text += "retry_at=\(retryAt / 1_000)\n" }
     return text
-  }
-
-  /// The issued device code of a state waiting for the owner, also while a
-  /// poll of it is backing off.
-  static func pendingApproval(_ state: SessionState) -> PendingApproval? {
-    switch state {
-    case .activationPending(let pending), .reauthPending(let pending): return pending
-    case .backoff(_, _, let resume): return pendingApproval(resume)
-    default: return nil
-    }
   }
 
   /// Writes `text` as the file's new contents, mode 0644. Makes the
