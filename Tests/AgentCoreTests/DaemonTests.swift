@@ -32,24 +32,25 @@ import Testing
   }
 
   @Test func delaysAreLoggedToTheMillisecond() {
-    #expect(Daemon<FileSlotStore<PosixFileSystem>>.secondsText(3_000) == "3")
-    #expect(Daemon<FileSlotStore<PosixFileSystem>>.secondsText(1_234) == "1.234")
-    #expect(Daemon<FileSlotStore<PosixFileSystem>>.secondsText(5) == "0.005")
-    #expect(Daemon<FileSlotStore<PosixFileSystem>>.secondsText(60_050) == "60.050")
+    #expect(DurationText.seconds(3_000) == "3")
+    #expect(DurationText.seconds(1_234) == "1.234")
+    #expect(DurationText.seconds(5) == "0.005")
+    #expect(DurationText.seconds(60_050) == "60.050")
   }
 
   @Test func stateFileShowsTheCodeOnlyWhilePending() {
-    let pending = PendingApproval(
-      userCode: "BCDF-GHJK", verificationURI: "https://cloud.test/device", expiresAt: 1_800_000_600_000,
-      interval: 5_000, nextPollAt: 1_800_000_005_000)
+    var pending = PublishedState(name: "reauth_pending")
+    pending.userCode = "BCDF-GHJK"
+    pending.verificationURI = "https://cloud.test/device"
+    pending.codeExpiresAt = 1_800_000_600_000
     #expect(
-      StateFile.render(.reauthPending(pending))
+      StateFile.render(pending)
         == "state=reauth_pending\nuser_code=BCDF-GHJK\nverification_uri=https://cloud.test/device\n"
         + "expires_at=1800000600\n")
-    #expect(
-      StateFile.render(.backoff(retryAt: 9, attempt: 1, resume: .activationPending(pending)))
-        .hasPrefix("state=backoff\nuser_code=BCDF-GHJK\n"))
-    #expect(StateFile.render(.active(accessExpiresAt: 5)) == "state=active\n")
+    var refused = PublishedState(name: "identity_refused")
+    refused.retryAt = 1_800_000_900_000
+    #expect(StateFile.render(refused) == "state=identity_refused\nretry_at=1800000900\n")
+    #expect(StateFile.render(PublishedState(name: "active")) == "state=active\n")
     #expect(StateFile.render(nil) == "state=stopped\n")
   }
 

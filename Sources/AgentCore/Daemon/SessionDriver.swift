@@ -304,42 +304,42 @@ public struct SessionDriver<
 
   private mutating func log(_ note: SessionNote) {
     switch note {
-    case .startingIn(let ms): host.log(.info, "starting in \(Self.secondsText(ms)) s")
+    case .startingIn(let ms): host.log(.info, "starting in \(DurationText.seconds(ms)) s")
     case .notProvisioned:
       host.log(.notice, "not provisioned: run 'camera-agent provision', then send SIGHUP")
     case .waitingForOwner(let ms):
       // The code itself is in the state file and the hook, never in the log
       // (syslog is often forwarded off the device).
-      host.log(.info, "waiting for the owner to approve the pairing code (valid \(Self.secondsText(ms)) s)")
+      host.log(.info, "waiting for the owner to approve the pairing code (valid \(DurationText.seconds(ms)) s)")
     case .slowedDown(let interval):
-      host.log(.notice, "the cloud asked to slow down (slow_down): polling every \(Self.secondsText(interval)) s")
+      host.log(.notice, "the cloud asked to slow down (slow_down): polling every \(DurationText.seconds(interval)) s")
     case .codeLapsed(let denied, let next):
       host.log(
         .info,
-        "\(denied ? "the owner denied the request" : "the code expired unapproved"); next code in \(Self.secondsText(next)) s (SIGUSR1 or 'camera-agent pair' for one now)"
+        "\(denied ? "the owner denied the request" : "the code expired unapproved"); next code in \(DurationText.seconds(next)) s (SIGUSR1 or 'camera-agent pair' for one now)"
       )
     case .activated: host.log(.info, "activated")
     case .lifetimeRaised(let from, let to):
       host.log(
         .notice,
-        "the cloud's token lifetime (\(Self.secondsText(from)) s) is below \(Self.secondsText(to)) s: refreshing no more than the floor allows"
+        "the cloud's token lifetime (\(DurationText.seconds(from)) s) is below \(DurationText.seconds(to)) s: refreshing no more than the floor allows"
       )
-    case .nextRefreshIn(let ms): host.log(.debug, "next refresh in \(Self.secondsText(ms)) s")
-    case .retryIn(let step, let ms): host.log(.info, "\(Self.stepName(step)): retrying in \(Self.secondsText(ms)) s")
-    case .sessionEnded(let ms): host.log(.notice, "the cloud ended the session; re-authenticating in \(Self.secondsText(ms)) s")
+    case .nextRefreshIn(let ms): host.log(.debug, "next refresh in \(DurationText.seconds(ms)) s")
+    case .retryIn(let step, let ms): host.log(.info, "\(Self.stepName(step)): retrying in \(DurationText.seconds(ms)) s")
+    case .sessionEnded(let ms): host.log(.notice, "the cloud ended the session; re-authenticating in \(DurationText.seconds(ms)) s")
     case .identityRefused(let ms):
-      host.log(.error, "the cloud refused this device's identity; keeping the session, next try in \(Self.secondsText(ms)) s (SIGHUP to try now)")
+      host.log(.error, "the cloud refused this device's identity; keeping the session, next try in \(DurationText.seconds(ms)) s (SIGHUP to try now)")
     case .reportAccepted(let next):
-      if let next { host.log(.info, "report accepted; next report in \(Self.secondsText(next)) s") } else {
+      if let next { host.log(.info, "report accepted; next report in \(DurationText.seconds(next)) s") } else {
         host.log(.info, "report accepted")
       }
     case .reportRefused(let refreshing, let ms):
       host.log(
         .notice,
         refreshing
-          ? "report: access token refused; refreshing in \(Self.secondsText(ms)) s"
-          : "report: a fresh access token was refused too; report retry in \(Self.secondsText(ms)) s")
-    case .reportWaitsForRefresh(let ms): host.log(.info, "report waits for the refresh in \(Self.secondsText(ms)) s")
+          ? "report: access token refused; refreshing in \(DurationText.seconds(ms)) s"
+          : "report: a fresh access token was refused too; report retry in \(DurationText.seconds(ms)) s")
+    case .reportWaitsForRefresh(let ms): host.log(.info, "report waits for the refresh in \(DurationText.seconds(ms)) s")
     case .triggerIgnored: host.log(.info, "trigger ignored in state \(core.published.name)")
     case .unexpected(let step): host.log(.warning, "an outcome of \(Self.stepName(step)) arrived out of turn; ignored")
     case .stopping: host.log(.info, "stopping")
@@ -353,19 +353,5 @@ public struct SessionDriver<
     case .refresh: return "refresh"
     case .report: return "report"
     }
-  }
-
-  /// `1234` ms as `1.234`; whole seconds without a fraction.
-  public static func secondsText(_ milliseconds: Int64) -> String {
-    let negative = milliseconds < 0
-    let magnitude = milliseconds.magnitude
-    let whole = magnitude / 1_000
-    let fraction = magnitude % 1_000
-    var text = negative ? "-\(whole)" : "\(whole)"
-    guard fraction != 0 else { return text }
-    var digits = "\(fraction)"
-    while digits.utf8.count < 3 { digits = "0" + digits }
-    text += ".\(digits)"
-    return text
   }
 }
