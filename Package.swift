@@ -26,6 +26,9 @@ let package = Package(
     // Hosted only: what a token rotation costs (flash writes, fsyncs, crypto time).
     .executableTarget(name: "vault-bench", dependencies: ["AgentCore", "AgentTestSupport", "CAgentSys"]),
     .executableTarget(name: "fleet-sim", dependencies: ["AgentCore", "AgentTestSupport"]),
+    // Hosted only: one device per seed through the real driver, client and
+    // vault against random answers and power cuts; invariants after every step.
+    .executableTarget(name: "swarm-sim", dependencies: ["AgentCore", "AgentTestSupport"]),
     .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "AgentTestSupport", "camera-agent"]),
   ]
 )

@@ -6,8 +6,8 @@ public struct ReportSchedule: Equatable, Sendable {
   public var dueAt: Int64?
   /// Failed attempts in a row, for the report's backoff.
   public var failures: Int = 0
-  /// This attempt already had its one refresh after `invalid_token`.
-  public var refreshUsed = false
+  /// Refreshes this attempt has had after `invalid_token`.
+  public var refreshesUsed = 0
   /// The report waits for the refresh in progress (its token was refused
   /// or has expired).
   public var waitingForRefresh = false

@@ -60,7 +60,7 @@ extension Transition {
       pairing.retry = nil
     case .slowDown:
       // RFC 8628 §3.5: 5 s more, for this and every later poll.
-      code.interval = min(code.interval + StormPolicy.slowDownIncrementMilliseconds, settings.maximumPollIntervalMs)
+      code.interval = min(code.interval + settings.slowDownIncrementMs, settings.maximumPollIntervalMs)
       code.nextPollAt = now + code.interval
       pairing.retry = nil
       note(.slowedDown(intervalMs: code.interval))
@@ -157,19 +157,19 @@ extension Transition {
     switch outcome {
     case .accepted:
       core.report.failures = 0
-      core.report.refreshUsed = false
+      core.report.refreshesUsed = 0
       core.report.dueAt = periodicReport()
       note(.reportAccepted(nextInMs: core.report.dueAt.map { $0 - now }))
     case .tokenRejected:
-      if core.report.refreshUsed {
+      if core.report.refreshesUsed >= settings.refreshesPerReport {
         // A fresh token refused again: not the token's fault. Back off.
-        core.report.refreshUsed = false
+        core.report.refreshesUsed = 0
         let delay = reportBackoff(.network)
         note(.reportRefused(refreshing: false, retryInMs: delay))
       } else {
         // One refresh for this report attempt (a mass logout shows here:
         // the refresh then gets `invalid_grant`).
-        core.report.refreshUsed = true
+        core.report.refreshesUsed += 1
         core.report.waitingForRefresh = true
         schedule.accessExpiresAt = now
         if schedule.retry == nil { schedule.refreshAt = min(schedule.refreshAt, refreshFloor()) }
@@ -179,7 +179,7 @@ extension Transition {
       let delay = reportBackoff(failure)
       note(.retryIn(.report, delay))
     case .slowDown:
-      let delay = reportBackoff(.tooManyRequests(retryAfterMs: 2 * StormPolicy.slowDownIncrementMilliseconds))
+      let delay = reportBackoff(.tooManyRequests(retryAfterMs: 5_000 + settings.slowDownIncrementMs))
       note(.retryIn(.report, delay))
     case .notAttempted:
       core.report.dueAt = periodicReport()
@@ -254,7 +254,7 @@ extension Transition {
   /// default interval (5 s) plus 5 s, with the backoff's jitter on top.
   mutating func retrySlowedDown(_ retry: inout Retry?, _ step: SessionStep) {
     let attempt = retry?.attempt ?? 0
-    let floor = 5_000 + StormPolicy.slowDownIncrementMilliseconds
+    let floor = 5_000 + settings.slowDownIncrementMs
     let delay = floor + core.random.upTo(settings.storm.backoffCeiling(attempt: attempt))
     retry = Retry(attempt: attempt + 1, at: now + delay)
     note(.retryIn(step, delay))

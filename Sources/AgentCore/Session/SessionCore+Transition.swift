@@ -22,6 +22,9 @@ struct Transition {
     case .reloaded(let vault): reloaded(vault)
     case .stop: stop()
     }
+    // Whatever input came, anything that is due now is started now: a
+    // wake-up that has passed never stays pending (the simulator checks it).
+    service()
   }
 
   mutating func note(_ note: SessionNote) { effects.append(.note(note)) }

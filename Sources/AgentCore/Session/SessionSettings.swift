@@ -45,6 +45,14 @@ public struct SessionSettings: Equatable, Sendable {
   public var triggerCooldownMs: Int64 = 10_000
   /// The shortest wait before any retry: full jitter can draw 0.
   public var minimumRetryMs: Int64 = 50
+  /// What each `slow_down` adds (RFC 8628 §3.5: 5 s). A setting only so the
+  /// swarm simulator can show that its invariant catches a device that
+  /// ignores `slow_down`; the configuration does not offer it.
+  public var slowDownIncrementMs: Int64 = 5_000
+  /// Refreshes a report attempt may cause after `invalid_token` (one: a
+  /// fresh token refused again is not the token's fault). Also a setting
+  /// for the simulator's deliberately broken policy.
+  public var refreshesPerReport: Int = 1
 
   public init(storm: StormPolicy = StormPolicy()) { self.storm = storm }
 }
