@@ -42,6 +42,8 @@ public struct SessionDriver<
   /// The device code of the grant in progress: a polling credential, kept
   /// here and never published.
   private var deviceCode: String? = nil
+  /// The state name last published, for the `state OLD -> NEW` log line.
+  private var publishedName = "starting"
 
   public init(
     vault: Vault<Store>, settings: SessionSettings, host: Host, clock: ClockCorrection<Clock>, random: Random,
@@ -106,6 +108,11 @@ public struct SessionDriver<
         case .newSessionKey:
           newSessionKey()
         case .publish:
+          let name = core.published.name
+          if name != publishedName {
+            host.log(.notice, "state \(publishedName) -> \(name)")
+            publishedName = name
+          }
           host.publish(core.published)
         case .note(let note):
           log(note)
