@@ -131,9 +131,7 @@ import Testing
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let script = dir + "/hook"
-    try "#!/bin/sh\nenv | sort > \(dir)/env\nls /proc/self/fd > \(dir)/fds\nexit 3\n".write(
-      toFile: script, atomically: true, encoding: .utf8)
-    chmod(script, 0o755)
+    try writeExecutable(script, "#!/bin/sh\nenv | sort > \(dir)/env\nls /proc/self/fd > \(dir)/fds\nexit 3\n")
     // A descriptor the agent holds must not reach the hook.
     let held = open("/dev/null", O_RDONLY)
     defer { close(held) }
@@ -157,8 +155,7 @@ import Testing
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let script = dir + "/hook"
-    try "#!/bin/sh\nexec sleep 30\n".write(toFile: script, atomically: true, encoding: .utf8)
-    chmod(script, 0o755)
+    try writeExecutable(script, "#!/bin/sh\nexec sleep 30\n")
     let hook = TransitionHook(path: script, timeoutMilliseconds: 200)
     #expect(hook.run(environment: ["PATH=/usr/bin:/bin"]) == .killedAfterTimeout)
     let missing = TransitionHook(path: dir + "/absent", timeoutMilliseconds: 200)

@@ -4,7 +4,8 @@ extension AgentConfig {
     var settings = SessionSettings(storm: stormPolicy)
     settings.startupDelayMs = Int64(startupDelayMs)
     settings.refreshFloorMs = Int64(refreshFloorSeconds) * 1_000
-    settings.minimumLifetimeMs = max(settings.minimumLifetimeMs, settings.refreshFloorMs)
+    // A lifetime below the floor is scheduled as the floor: one rule, one number.
+    settings.minimumLifetimeMs = settings.refreshFloorMs
     settings.reportIntervalMs = Int64(reportIntervalSeconds) * 1_000
     settings.reportJitterMs = Int64(effectiveReportJitterSeconds) * 1_000
     settings.unattendedBaseMs = Int64(pairingBackoffBaseSeconds) * 1_000

@@ -95,9 +95,11 @@ extension Transition {
     var interval = min(max(grant.intervalMs, settings.minimumPollIntervalMs), settings.maximumPollIntervalMs)
     var lifetime = min(max(grant.expiresInMs, 1_000), settings.maximumCodeLifetimeMs)
     if core.unattended > 0 {
+      // Slower, but still at least two polls within the code's life: a code
+      // the device never polls could never be approved.
+      lifetime = min(lifetime, settings.unattendedListenMs)
       let stretched = Delays.doubled(interval, times: core.unattended, cap: settings.unattendedPollIntervalMs)
-      interval = max(interval, stretched)
-      lifetime = min(lifetime, max(settings.unattendedListenMs, interval))
+      interval = max(interval, min(stretched, lifetime / 3))
     }
     return PendingApproval(
       userCode: grant.userCode, verificationURI: grant.verificationURI, expiresAt: now + lifetime,
