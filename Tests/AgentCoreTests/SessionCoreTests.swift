@@ -296,6 +296,25 @@ import Testing
     #expect(delays.count > 30)
   }
 
+  /// A `Retry-After` holds every step, not only the one it answered (found
+  /// by the swarm: a report re-discovered the server 0 ms after a 503 with
+  /// `Retry-After: 42` on the refresh's discovery).
+  @Test func retryAfterHoldsEveryStep() {
+    var device = Device.active(lifetime: 300_000)
+    device.tickAtWake()
+    #expect(device.sent == .refresh)
+    device.feed(.completed(.refresh, .unavailable(.server(status: 503, retryAfterMs: 42_000))))
+    let hold = device.now + 42_000
+    device.now += 15_000
+    device.feed(.trigger)
+    #expect(device.sent == nil, "no report while the cloud asked to stay away")
+    #expect(device.wake! >= hold)
+    device.tickAtWake()
+    #expect(device.now >= hold)
+    // The token expired meanwhile: the report now waits for the refresh.
+    #expect(device.core.report.waitingForRefresh)
+  }
+
   /// An unattended device waits longer before each new code; a person
   /// at the camera gets one within seconds.
   @Test func anUnattendedDeviceSlowsDownAndATriggerPairsAtOnce() {

@@ -215,6 +215,7 @@ extension Transition {
   }
 
   mutating func reportBackoff(_ failure: TransientFailure) -> Int64 {
+    holdForRetryAfter(failure)
     let delay = Delays.retry(failure, attempt: core.report.failures, settings: settings, &core.random)
     core.report.failures += 1
     core.report.dueAt = now + delay
@@ -246,10 +247,24 @@ extension Transition {
   }
 
   mutating func retry(_ retry: inout Retry?, _ step: SessionStep, _ failure: TransientFailure) {
+    holdForRetryAfter(failure)
     let attempt = retry?.attempt ?? 0
     let delay = Delays.retry(failure, attempt: attempt, settings: settings, &core.random)
     retry = Retry(attempt: attempt + 1, at: now + delay)
     note(.retryIn(step, delay))
+  }
+
+  /// A `Retry-After` (429, 503) keeps every step away until it has passed.
+  mutating func holdForRetryAfter(_ failure: TransientFailure) {
+    var retryAfter: Int64? = nil
+    switch failure {
+    case .network: break
+    case .server(let status, let value): if status == 503 { retryAfter = value }
+    case .tooManyRequests(let value): retryAfter = value
+    }
+    guard let retryAfter else { return }
+    let until = now + Delays.bounded(retryAfter, settings.storm)
+    core.quietUntil = max(core.quietUntil ?? until, until)
   }
 
   /// `slow_down` at an endpoint without a polling interval: at least the

@@ -138,6 +138,10 @@ struct Transition {
   /// an action here (a send, or a new later wake-up), so the driver never spins.
   mutating func service() {
     guard core.inFlight == nil else { return }
+    if let quiet = core.quietUntil {
+      guard now >= quiet else { return }
+      core.quietUntil = nil
+    }
     switch core.phase {
     case .booting, .unprovisioned, .stopped:
       return

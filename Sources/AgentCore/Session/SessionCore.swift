@@ -30,6 +30,9 @@ public struct SessionCore: Equatable, Sendable {
   public var refusals = 0
   /// The last device-authorization request (the trigger cooldown).
   public var lastCodeRequestAt: Int64? = nil
+  /// A `Retry-After` the cloud sent holds every step until then, not only
+  /// the one it answered: the server asked this device to stay away.
+  public var quietUntil: Int64? = nil
   /// The short-lifetime note is logged once per run, not once per refresh.
   public var lifetimeRaisedNoted = false
   public var random = CoreRandom(seed: 0)
@@ -56,6 +59,12 @@ public struct SessionCore: Equatable, Sendable {
   /// flight (its outcome comes next) and in the two phases that wait for an
   /// operator (`unprovisioned`, `stopped`).
   public var wake: Int64? {
+    guard let wake = nominalWake else { return nil }
+    if let quietUntil, wake < quietUntil { return quietUntil }
+    return wake
+  }
+
+  private var nominalWake: Int64? {
     if inFlight != nil { return nil }
     switch phase {
     case .booting, .unprovisioned, .stopped:

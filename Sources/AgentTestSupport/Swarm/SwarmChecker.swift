@@ -7,7 +7,7 @@ import AgentCore
 /// - vault commits within `commitsPerHour`;
 /// - the refresh token leaves the vault only after `invalid_grant`;
 /// - after `slow_down`, that step waits at least its interval + 5 s;
-/// - after a 429/503 with `Retry-After: N`, that endpoint waits N s.
+/// - after a 429/503 with `Retry-After: N`, no endpoint is asked for N s.
 /// (The vault invariants are checked at each power cut by `SwarmRun`.)
 struct Checker {
   let seed: UInt64
@@ -23,6 +23,12 @@ struct Checker {
   private var lastAnswer: [(endpoint: SwarmServer.Endpoint, record: SwarmServer.Record)] = []
   private var resetAt: Int64 = .min
   private var lastDeviceInterval: Int64 = 5
+  /// The driver's clock correction at the last check: a step of it (a
+  /// server's `Date` adopted) moves every pending timer with it, so the
+  /// spacing checks start afresh, as after a restart.
+  private var lastOffset: Int64 = 0
+  /// The latest `Retry-After` seen: when it came and until when it holds.
+  private var quiet: (Int64, Int64)? = nil
 
   init(seed: UInt64, mutation: SwarmRun.Mutation?, server: SwarmServer) {
     self.seed = seed
@@ -56,12 +62,17 @@ struct Checker {
         return violation("progress", "wake-up \(wake - now) ms from now in \(driver.core.phase) report \(driver.core.report)")
       }
     }
+    if driver.clock.offsetSeconds != lastOffset {
+      lastOffset = driver.clock.offsetSeconds
+      resetAt = server.clock.time
+    }
     // Requests.
     let records = server.records
     while seenRecords < records.count {
       let record = records[seenRecords]
       seenRecords += 1
       if let failure = checkSpacing(record) { return failure }
+      if let failure = checkQuiet(record) { return failure }
       requestTimes.append(record.at)
       let hour = requestTimes.count - (requestTimes.firstIndex { $0 > record.at - 3_600_000 } ?? requestTimes.count)
       if hour > SwarmRun.requestsPerHour { return violation("request budget", "\(hour) requests in an hour") }
@@ -98,18 +109,27 @@ struct Checker {
       if record.endpoint == .deviceAuthorization, let interval = record.interval { lastDeviceInterval = interval }
     }
     guard let previous = lastAnswer.last(where: { $0.endpoint == record.endpoint })?.record,
-      previous.at >= resetAt
+      previous.at > resetAt
     else { return nil }
     let gap = record.at - previous.at
     if previous.error == "slow_down" {
       let wanted: Int64 = record.endpoint == .tokenPoll ? 6_000 : 10_000
       if gap < wanted { return violation("slow_down honoured", "\(record.endpoint) again after \(gap) ms") }
     }
-    if previous.status == 429 || previous.status == 503, let seconds = previous.retryAfterSeconds, seconds <= 900 {
-      if gap < seconds * 1_000 {
-        return violation("Retry-After honoured", "\(record.endpoint) again after \(gap) ms, asked \(seconds) s")
+    return nil
+  }
+
+  /// After a 429/503 with `Retry-After: N`, no request to any endpoint of
+  /// that cloud for N s (unless a restart, a trigger or a clock step came
+  /// in between).
+  private mutating func checkQuiet(_ record: SwarmServer.Record) -> SwarmRun.Violation? {
+    defer {
+      if record.status == 429 || record.status == 503, let seconds = record.retryAfterSeconds, seconds <= 900 {
+        let until = record.at + seconds * 1_000
+        if quiet == nil || quiet!.1 < until { quiet = (record.at, until) }
       }
     }
-    return nil
+    guard let (from, until) = quiet, from > resetAt, record.at < until else { return nil }
+    return violation("Retry-After honoured", "\(record.endpoint) \(until - record.at) ms before the Retry-After of \(from) ran out")
   }
 }
