@@ -18,6 +18,11 @@
 #      CA, a 1970 clock, SIGKILL between token rotation and vault commit, a
 #      stolen access token, malformed/huge/mistyped responses and redirects
 #   8b. the privacy canary test through `camera-agent run` (hosted and aarch64)
+#   8c. liveness through `camera-agent run` (hosted and aarch64): token
+#      lifetimes 1-45 s under the refresh floor, report after restart, one
+#      invalid_client, an API rejecting fresh tokens (SIGTERM still stops it),
+#      slow_down at refresh and device authorization, Retry-After with
+#      jitter, an abandoned device's decaying load, the pairing trigger
 #   9. the factory provisioning station (board/factory/factory-provision.py)
 #      driving hosted and aarch64 boards against the reference cloud
 #  10. the emulated camera (qemu-system-aarch64, Debian arm64 kernel,
@@ -79,6 +84,10 @@ Tests/blackbox/faults.sh aarch64
 stage "privacy canaries: nothing from the board's network files in requests, logs, syslog, state, hook env or vault"
 Tests/blackbox/canary.sh hosted
 Tests/blackbox/canary.sh aarch64
+
+stage "liveness: short lifetimes, restart, invalid_client, rejecting API, slow_down, Retry-After, abandoned device"
+Tests/blackbox/liveness.sh hosted
+Tests/blackbox/liveness.sh aarch64
 
 stage "factory provisioning station: hosted boards, and aarch64 boards under qemu-aarch64"
 Tests/blackbox/factory.sh hosted

@@ -140,6 +140,10 @@ polls_since() { [ "$(count_after "$1" /oauth/token device_code)" -ge "$2" ]; }
 cloud_says() { [ "$(dev_state "$1" "${2:-$device}")" = True ]; }
 token_ok_since() { [ "$(count_after "$1" /oauth/token refresh_token 200)" -ge "${2:-1}" ]; }
 log_count_ge() { [ "$(log_count "$1")" -ge "$2" ]; }
+# refresh_after_status MARK STATUS: a refresh answered STATUS, then one answered 200.
+refresh_after_status() {
+  [ "$(requests_after "$1" /oauth/token refresh_token | awk -v s="$2" '$2 == s { seen = 1; next } seen && $2 == 200' | wc -l)" -ge 1 ]
+}
 
 # --- 1. slow_down while polling (RFC 8628 §3.5)
 scenario_slow_down() {
@@ -257,8 +261,10 @@ scenario_429() {
   local m times first second wait_s
   m=$(mark)
   cloud_fault '{"path": "/oauth/token", "status": 429, "retry_after": 3}'
-  wait_for 30 "a refresh after the 429" token_ok_since "$m"
-  times=$(requests_after "$m" /oauth/token refresh_token)
+  # A refresh in flight when the mark was taken may be recorded after it:
+  # wait for the 429 and the answer that follows it, whatever came before.
+  wait_for 30 "a refresh after the 429" refresh_after_status "$m" 429
+  times=$(requests_after "$m" /oauth/token refresh_token | awk '$2 == 429 { seen = 1 } seen')
   first=$(printf '%s\n' "$times" | sed -n 1p)
   second=$(printf '%s\n' "$times" | sed -n 2p)
   wait_s=$(printf '%s\n%s\n' "$first" "$second" | gaps)
@@ -275,8 +281,8 @@ scenario_503() {
   local m times statuses g n
   m=$(mark)
   cloud_fault '{"path": "/oauth/token", "status": 503, "count": 3}'
-  wait_for 30 "a refresh after three 503s" token_ok_since "$m"
-  times=$(requests_after "$m" /oauth/token refresh_token)
+  wait_for 30 "a refresh after three 503s" refresh_after_status "$m" 503
+  times=$(requests_after "$m" /oauth/token refresh_token | awk '$2 == 503 { seen = 1 } seen')
   statuses=$(printf '%s\n' "$times" | awk '{print $2}' | tr '\n' ' ')
   g=$(printf '%s\n' "$times" | gaps | tr '\n' ' ')
   n=$(printf '%s\n' "$times" | wc -l)
