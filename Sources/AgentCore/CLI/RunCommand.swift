@@ -26,9 +26,11 @@ struct RunCommand: VaultCommand {
     return daemon.run()
   }
 
-  /// A vault that does not open is left to the daemon, which reports it.
+  /// A vault that does not open is left to the daemon, which reports it. An
+  /// empty one may still hold a record a cut wipe retired but did not erase.
   static func finishInterruptedDestroy<S: SlotStore>(_ vault: inout Vault<S>) {
-    guard (try? vault.open()) != nil, !vault.pendingDestroy.isEmpty else { return }
+    do throws(VaultError) { _ = try vault.open() } catch { return }
+    guard !vault.pendingDestroy.isEmpty else { return }
     do {
       try vault.completePendingDestroy()
       Console.err("camera-agent: finished erasing an older vault record a power cut left behind")

@@ -99,6 +99,9 @@ public struct Vault<Store: SlotStore> {
     guard let best = good.max(by: { $0.generation < $1.generation }) else {
       if let firstReadError, !sawRecord || allFailuresAreReadErrors { throw .store(firstReadError) }
       if sawRecord || firstReadError != nil { throw .noValidRecord(skipped) }
+      // An empty vault whose last record was retired (its marker zeroed) by a
+      // wipe the power cut short: the ciphertext is still there to erase.
+      pendingDestroy = unfinished
       return nil
     }
     for older in good where older.slot != best.slot {
