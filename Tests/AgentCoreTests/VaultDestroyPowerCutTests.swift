@@ -156,6 +156,15 @@ import Testing
     let old = Self.seen(try before.open())
     let new = Self.seen(path.after)
     let operations = try Self.operations(path, from: start)
+    // Without a cut: once the call returns, nothing destroyed is recoverable,
+    // before any recovery step runs.
+    var uncut = try Cut.vault(over: start)
+    _ = try uncut.open()
+    var seeded = SeededRandom(seed: 5)
+    #expect(try path.apply(&uncut, random: &seeded))
+    let leftUncut = try Self.recoverableSecrets(uncut.store.device.cells)
+    #expect(!leftUncut.contains { path.destroyed.contains($0) }, "\(path) without a cut")
+    #expect(!(try Self.recoverableSecrets(start)).isEmpty, "the attacker model finds the secrets before")
     var covered = 0
     var landed = 0
     for k in 1...operations {
