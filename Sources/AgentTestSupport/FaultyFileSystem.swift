@@ -1,4 +1,5 @@
 import AgentCore
+import CAgentSys
 
 /// The real file system with failures on schedule, after swift-system's
 /// mocking driver: "the 2nd fsync from now fails with EIO". Every call is
@@ -59,10 +60,17 @@ public struct FaultyFileSystem: FileSystemOps {
 
   public mutating func clearLog() { log = [] }
 
+  /// A crash: after `calls` more calls of any kind, every call fails with
+  /// EIO and does nothing, as if the process had died there (what was done
+  /// before stays done; the page cache is not modelled).
+  public mutating func crash(afterCalls calls: Int) { crashAt = log.count + calls }
+  private var crashAt: Int? = nil
+
   /// Counts the call and returns the errno it must fail with, if any.
   private mutating func enter(_ call: Call) -> Int32? {
     counts[call, default: 0] += 1
     log.append(call)
+    if let crashAt, log.count > crashAt { return EIO }
     guard let index = faults.firstIndex(where: { $0.call == call && $0.number == counts[call] }) else {
       return nil
     }
@@ -115,7 +123,7 @@ public struct FaultyFileSystem: FileSystemOps {
 
   public mutating func write(_ fd: Int32, _ bytes: [UInt8]) throws(SystemError) {
     if let errno = enter(.write) {
-      try real.write(fd, Array(bytes[0..<bytes.count / 2]))
+      if !isCrashed { try real.write(fd, Array(bytes[0..<bytes.count / 2])) }
       throw SystemError("write", errno: errno)
     }
     try real.write(fd, bytes)
@@ -132,6 +140,8 @@ public struct FaultyFileSystem: FileSystemOps {
     if let errno = enter(call) { throw SystemError("fsync", errno: errno) }
     try real.fsync(fd)
   }
+
+  private var isCrashed: Bool { crashAt.map { log.count > $0 } ?? false }
 
   public mutating func close(_ fd: Int32) throws(SystemError) {
     if let errno = enter(.close) {

@@ -20,7 +20,8 @@ import CAgentSys
 ///
 /// An erase destroys: the file is overwritten with zeroes and fsync'd before
 /// it is unlinked and the directory fsync'd, so the record's blocks do not
-/// linger on an in-place file system such as ext4. (A log-structured one,
+/// linger on an in-place file system such as ext4. A file of zeroes (a crash
+/// between the two) reads as `.interrupted`, an empty slot still to remove. (A log-structured one,
 /// UBIFS or JFFS2, writes the zeroes elsewhere and frees the old nodes at
 /// its next garbage collection; no file API can do better there.)
 ///
@@ -134,6 +135,11 @@ public struct FileSlotStore<FileSystem: FileSystemOps>: SlotStore {
       throw storeError(error, "read \(file)")
     }
     guard bytes.count <= limit else { return .damaged("\(file) is larger than any record") }
+    // An erase zeroes the file before unlinking it: a crash between the two
+    // leaves a destroyed slot, which is as good as empty.
+    if !bytes.isEmpty && bytes.allSatisfy({ $0 == 0 }) {
+      return .interrupted("\(file) was zeroed by an erase a crash interrupted")
+    }
     switch SlotFrame.parse(bytes, allowTrailingBytes: false) {
     case .empty: return .damaged("\(file) holds only 0xFF bytes")
     // Files are replaced whole by rename, so an incomplete one is damage, not a cut.
