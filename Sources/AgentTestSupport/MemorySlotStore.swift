@@ -23,6 +23,9 @@ public struct MemorySlotStore: SlotStore {
   public mutating func erase(slot: Int) throws(StoreError) {
     slots[slot] = nil
   }
+
+  /// In memory, one process: nothing to exclude.
+  public mutating func takeOwnership() throws(StoreError) {}
 }
 
 /// A deterministic RandomSource (xorshift64*), for reproducible tests.

@@ -158,6 +158,7 @@ import Testing
     }
 
     mutating func erase(block: Int) throws(StoreError) { try inner.erase(block: block) }
+    mutating func takeOwnership() throws(StoreError) {}
   }
 
   @Test func readBackMismatchIsVerifyFailed() throws {

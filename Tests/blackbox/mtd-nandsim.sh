@@ -3,8 +3,10 @@
 # Debian's armhf armmp kernel booted under qemu-system-arm (virt, cortex-a7)
 # with nandsim (16 MiB SLC NAND, 512-byte pages, 16 KiB erase blocks) as
 # /dev/mtd0, running the Embedded armv7 camera-agent from an initramfs.
-# The guest's /init runs provision / status / re-provision / --force / wipe and
-# prints CAMTEST result lines on the console; this script checks them.
+# The guest's /init runs provision / status / re-provision / --force / wipe,
+# and wipe, reauth and provision while the daemon owns /dev/mtd0 (refused
+# with 75), and prints CAMTEST result lines on the console; this script
+# checks them.
 set -eu
 
 usage="usage: Tests/blackbox/mtd-nandsim.sh [BINARY]   (default: out/armv7/camera-agent)"
@@ -126,6 +128,16 @@ vault_backend = mtd
 vault_path = /dev/mtd0
 key_source = file:/etc/huk
 EOF
+# The daemon's configuration for the one-owner check: a cloud that is never
+# there (no network), so the daemon backs off and keeps running.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/ca.key" \
+  -out "$ird/etc/camera-agent/ca.pem" -subj /CN=mtd-nandsim-test -days 2 2>/dev/null
+cat "$ird/etc/camera-agent/agent.conf" - >"$ird/etc/camera-agent/daemon.conf" <<'EOF'
+server = https://127.0.0.1:9
+ca_file = /etc/camera-agent/ca.pem
+state_file = /tmp/state
+syslog = no
+EOF
 
 {
   cat <<'EOF'
@@ -174,6 +186,19 @@ step provision-again provision --device-id cam-mtd-01
 step provision-force provision --device-id cam-mtd-01 --force
 step status-2 status
 rawdump gen2
+# One owner at a time: while the daemon holds /dev/mtd0, commands that
+# change the vault refuse with 75 and change nothing; status still reads.
+/usr/bin/camera-agent --config /etc/camera-agent/daemon.conf run >/tmp/daemon.out 2>/tmp/daemon.err &
+daemon=$!
+n=0; while ! grep -q 'state starting ->' /tmp/daemon.err && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
+echo "CAMTEST daemon-started=$(grep -c 'state starting ->' /tmp/daemon.err) pid=$daemon"
+step wipe-busy wipe --local-only
+step reauth-busy reauth
+step provision-busy provision --device-id cam-mtd-01 --force
+step status-busy status
+rawdump busy
+kill -TERM $daemon; wait $daemon
+echo "CAMTEST daemon-exit=$?"
 step wipe wipe
 step status-wiped status
 rawdump wiped
@@ -263,6 +288,31 @@ check "raw device: no PEM, no JWK private member, no HUK bytes" \
   sh -c "[ \${#1} = 65536 ] && [ \${#2} = 65536 ] || exit 1; for h in \"\$1\" \"\$2\"; do case \"\$h\" in *\"\$3\"*|*\"\$4\"*|*\"\$5\"*) exit 1 ;; esac; done" _ "$gen1" "$gen2" "$begin_hex" "$d_hex" "$huk_hex"
 check "status output never contains the HUK (hex) or secrets" \
   sh -c "! sed -n 's/^CAMOUT status-[^ ]* //p' \"\$1\" | grep -qi -e '$huk_hex' -e BEGIN -e '\"d\"'" _ "$log"
+# Issue 13 item 6: the re-key destroyed the old identity's slot.
+gen2_hex=$(hex gen2)
+# one_block_erased HEX: of the two 16 KiB blocks in HEX, one reads all 0xff.
+one_block_erased() {
+  local first second
+  [ "${#1}" = 65536 ] || return 1
+  first=${1:0:32768}
+  second=${1:32768}
+  [ -z "${first//f/}" ] || [ -z "${second//f/}" ]
+}
+check "after re-key: the old identity's slot is erased (one of the two blocks all 0xff)" \
+  one_block_erased "$gen2_hex"
+check "after re-key: the new record is there (not both blocks erased)" \
+  sh -c "[ \"\$(printf %s \"\$1\" | tr -d f)\" != '' ]" _ "$gen2_hex"
+# Issue 13 item 8 on the MTD backend.
+daemon_pid=$(sed -n 's/^CAMTEST daemon-started=[1-9][0-9]* pid=//p' "$log")
+check "daemon started in the guest" test -n "$daemon_pid"
+for s in wipe-busy reauth-busy provision-busy; do
+  check "$s: exit 75 naming the daemon's pid $daemon_pid" \
+    sh -c "grep -qxF 'CAMTEST status=75 step=$s' '$log' && grep -q 'CAMERR $s .*the daemon is running (pid $daemon_pid).*stop it first' '$log'"
+done
+check "status beside the daemon: exit 0, generation 2" \
+  sh -c "grep -qxF 'CAMTEST status=0 step=status-busy' '$log' && grep -qxF 'CAMOUT status-busy generation=2' '$log'"
+check "refused commands changed nothing on the raw device" test "$(hex busy)" = "$gen2_hex"
+check "daemon stopped cleanly on SIGTERM" has "CAMTEST daemon-exit=0"
 check "wipe exits 0" has "CAMTEST status=0 step=wipe"
 check "fresh process after wipe: unprovisioned" \
   sh -c "grep -qx 'CAMTEST status=0 step=status-wiped' '$log' && grep -qx 'CAMOUT status-wiped state=unprovisioned' '$log'"

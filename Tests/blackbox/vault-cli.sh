@@ -44,6 +44,7 @@ check "provision exits 0" test "$status" = 0
 check "provision prints device id, JWK and thumbprint" \
   grep -q '^{"device_id":"cam-0001","jwk":{"crv":"P-256","kty":"EC","x":"[A-Za-z0-9_-]\{43\}","y":"[A-Za-z0-9_-]\{43\}"},"thumbprint":"[A-Za-z0-9_-]\{43\}"}$' "$work/out"
 thumb1=$(sed -n 's/.*"thumbprint":"\([^"]*\)".*/\1/p' "$work/out")
+cp -a "$work/vault" "$work/vault-g1"
 check "vault directory is 0700" test "$(stat -c %a "$work/vault")" = 700
 check "vault record files are 0600" \
   sh -c "[ -n \"\$(ls '$work/vault')\" ] && [ -z \"\$(find '$work/vault' -type f ! -perm 0600)\" ]"
@@ -67,6 +68,42 @@ run --config "$work/a.conf" status
 check "after re-key: generation 2 and the new thumbprint" \
   sh -c "grep -qx generation=2 '$work/out' && [ \"\$(sed -n 's/^identity_thumbprint=//p' '$work/out')\" = '$thumb2' ]"
 
+# Item 6: the re-key destroyed the old identity; deleting (or corrupting) the
+# newest slot must not bring it back.
+check "after re-key: one slot file left (the old identity's erased)" \
+  test "$(find "$work/vault" -name 'slot*.rec' | wc -l)" = 1
+cp -a "$work/vault" "$work/vault-destroyed"
+config destroyed "$work/vault-destroyed" "file:$work/huk-a"
+rm -f "$work/vault-destroyed/$(cd "$work/vault-destroyed" && ls -t slot*.rec | head -n 1)"
+run --config "$work/destroyed.conf" status
+check "after re-key, newest slot deleted: the old identity does not come back" \
+  sh -c "[ $status = 0 ] && grep -qx state=unprovisioned '$work/out' && ! grep -q '$thumb1' '$work/out'"
+
+# Item 7: an odd thing at the other slot's name is reported and skipped.
+newest_slot=$(cd "$work/vault" && ls -t slot*.rec | head -n 1)
+odd_slot=slot0.rec
+[ "$newest_slot" != slot0.rec ] || odd_slot=slot1.rec
+for odd in symlink directory fifo; do
+  cp -a "$work/vault" "$work/vault-odd"
+  config odd "$work/vault-odd" "file:$work/huk-a"
+  rm -f "$work/vault-odd/$odd_slot"
+  case $odd in
+    symlink) ln -s "$work/huk-a" "$work/vault-odd/$odd_slot" ;;
+    directory) mkdir "$work/vault-odd/$odd_slot" ;;
+    fifo) mkfifo "$work/vault-odd/$odd_slot" ;;
+  esac
+  run --config "$work/odd.conf" status
+  check "a $odd at $odd_slot: skipped and reported, generation 2 opens" \
+    sh -c "[ $status = 0 ] && grep -qx generation=2 '$work/out' && grep -q '^skipped=slot' '$work/out'"
+  run --config "$work/odd.conf" provision --device-id cam-0001 --force
+  check "a $odd at $odd_slot: provision --force writes past it" test "$status" = 0
+  run --config "$work/odd.conf" status
+  check "a $odd at $odd_slot: then generation 3, nothing skipped" \
+    sh -c "grep -qx generation=3 '$work/out' && ! grep -q '^skipped=' '$work/out'"
+  check "a $odd at $odd_slot: the symlink's target untouched" test "$(stat -c %s "$work/huk-a")" = 32
+  rm -rf "$work/vault-odd"
+done
+
 before=$(fingerprint "$work/vault")
 run --config "$work/missing.conf" status
 check "missing key source: exit 1 naming the path" \
@@ -85,8 +122,12 @@ check "bad key sources changed nothing" test "$(fingerprint "$work/vault")" = "$
 run --config "$work/a.conf" provision --device-id "bad id"
 check "malformed device id is a usage error" test "$status" = 64
 
-# Truncated newest slot: falls back to the previous generation.
-cp -a "$work/vault" "$work/vault-trunc"
+# Truncated newest slot: falls back to the previous generation. The CLI only
+# makes destroy commits (a re-key erases the old identity), so the older
+# generation the daemon's token rotations leave behind is restored here by
+# copying generation 1's file back beside generation 2.
+cp -a "$work/vault-g1" "$work/vault-trunc"
+cp -a "$work/vault"/slot*.rec "$work/vault-trunc/"
 config trunc "$work/vault-trunc" "file:$work/huk-a"
 newest=$(ls -t "$work/vault-trunc"/* | head -n 1)
 truncate -s 40 "$newest"
@@ -137,6 +178,86 @@ fi
 config dev "$work/vault-dev" development
 run --config "$work/dev.conf" status
 check "development key source warns loudly" grep -q "WARNING: key_source = development" "$work/err"
+
+# Item 8: one owner at a time. While the daemon runs (the cloud unreachable,
+# so it backs off and keeps running), commands that change the vault refuse
+# with exit 75 and the daemon's pid, and change nothing; status still works.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/ca.key" \
+  -out "$work/ca.pem" -subj /CN=vault-cli-test -days 2 2>/dev/null
+printf 'server = https://127.0.0.1:9\nca_file = %s\nstate_file = %s\nsyslog = no\n' \
+  "$work/ca.pem" "$work/state" | cat "$work/a.conf" - >"$work/daemon.conf"
+(if [ "$arch" = hosted ]; then exec "$binary" --config "$work/daemon.conf" run; fi
+ exec "$repo/cross/qemu-run.sh" "$arch" "$binary" --config "$work/daemon.conf" run) \
+  >"$work/daemon.out" 2>"$work/daemon.err" &
+daemon=$!
+# The daemon takes the vault before it starts, so its first state change means it holds it.
+for _ in $(seq 1 600); do
+  grep -q 'state starting ->' "$work/daemon.err" && break
+  kill -0 "$daemon" 2>/dev/null || break
+  sleep 0.1
+done
+check "daemon started (state change logged)" grep -q 'state starting ->' "$work/daemon.err"
+before=$(fingerprint "$work/vault")
+for cmd in "wipe --local-only" "reauth" "provision --device-id cam-0001 --force" "run"; do
+  # shellcheck disable=SC2086 # the words of $cmd are separate arguments
+  run --config "$work/daemon.conf" $cmd
+  holder=$(sed -n 's/.*the daemon is running (pid \([0-9]*\)).*/\1/p' "$work/err")
+  check "$cmd while the daemon runs: exit 75, 'stop it first'" \
+    sh -c "[ $status = 75 ] && grep -q 'stop it first' '$work/err'"
+  check "$cmd while the daemon runs: names the daemon's pid" \
+    sh -c "[ -n '$holder' ] && tr '\\0' ' ' </proc/$holder/cmdline | grep -q camera-agent"
+done
+check "refused commands changed nothing" test "$(fingerprint "$work/vault")" = "$before"
+run --config "$work/daemon.conf" status
+check "status works beside the daemon" sh -c "[ $status = 0 ] && grep -qx state=provisioned '$work/out'"
+kill -TERM "$daemon" 2>/dev/null || true
+wait "$daemon" || true
+run --config "$work/daemon.conf" reauth
+check "after the daemon stopped: reauth runs" test "$status" = 0
+
+# Item 4: the vault path is swapped, atomically and over and over, between
+# the real directory and a symlink to a victim directory while commands that
+# write run. None may write, remove or chmod anything in the victim.
+mkdir "$work/victim"
+chmod 0755 "$work/victim"
+printf precious >"$work/victim/slot0.rec"
+printf precious >"$work/victim/slot1.rec"
+chmod 0644 "$work/victim"/*
+victim_state() { stat -c '%a' "$work/victim"; fingerprint "$work/victim"; ls -A "$work/victim"; }
+victim_before=$(victim_state)
+config race "$work/race" "file:$work/huk-a"
+run --config "$work/race.conf" provision --device-id cam-race
+ln -s "$work/victim" "$work/race.lnk"
+touch "$work/race.go"
+python3 -c '
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+AT_FDCWD, RENAME_EXCHANGE = -100, 2
+a, b, go = (os.fsencode(p) for p in sys.argv[1:])
+swaps = 0
+while os.path.exists(go):
+    if libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) != 0:
+        sys.exit("renameat2: " + os.strerror(ctypes.get_errno()))
+    swaps += 1
+    time.sleep(0.0005)
+if swaps % 2:
+    libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)
+print(swaps, "swaps")
+' "$work/race" "$work/race.lnk" "$work/race.go" >"$work/swapper.out" &
+swapper=$!
+rounds=40
+[ "$arch" = hosted ] || rounds=15
+for _ in $(seq 1 "$rounds"); do
+  run --config "$work/race.conf" provision --device-id cam-race --force
+  run --config "$work/race.conf" wipe --local-only
+done
+rm -f "$work/race.go"
+wait "$swapper"
+check "swapped vault path: the swapper ran ($(cat "$work/swapper.out"))" grep -q '[1-9][0-9]* swaps' "$work/swapper.out"
+check "swapped vault path: the victim directory untouched ($rounds rounds)" \
+  test "$(victim_state)" = "$victim_before"
+check "swapped vault path: the real vault is still a directory of its own" \
+  sh -c "[ -d '$work/race' ] && [ ! -L '$work/race' ]"
 
 run --config "$work/a.conf" wipe
 check "wipe exits 0" test "$status" = 0

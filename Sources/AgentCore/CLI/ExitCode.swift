@@ -9,6 +9,10 @@ public enum ExitCode {
   public static let software: Int32 = 70
   /// EX_CANTCREAT: `provision` on a board that already has an identity (no --force).
   public static let alreadyProvisioned: Int32 = 73
+  /// EX_TEMPFAIL: `wipe`, `reauth`, `provision` or `run` while another
+  /// process (the running daemon) owns the vault; nothing was changed. Stop
+  /// the daemon and try again.
+  public static let busy: Int32 = 75
   /// EX_CONFIG: the configuration file is missing (when named) or invalid.
   public static let config: Int32 = 78
 }

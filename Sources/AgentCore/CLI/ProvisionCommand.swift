@@ -1,8 +1,11 @@
 import CAgentSys
 
 /// `camera-agent provision --device-id ID [--force]`: makes the identity key
-/// inside the vault and prints its public half for the factory line.
+/// inside the vault and prints its public half for the factory line. With
+/// `--force` the old identity is destroyed: the older slot is erased once the
+/// new record is durable. Refused (exit 75) while the daemon runs.
 struct ProvisionCommand: VaultCommand {
+  static var changesVault: Bool { true }
   let deviceID: String
   let force: Bool
 
@@ -50,7 +53,13 @@ struct ProvisionCommand: VaultCommand {
         // the new record does not compete with undecryptable ones.
         try vault.wipe()
       }
-      try vault.commit(contents, random: &random)
+      let outcome = try vault.commit(contents, random: &random)
+      if case .committedDestroyPending(let why) = outcome {
+        // The new identity is in place; exiting 1 would make a station retry with yet another one.
+        Console.err(
+          "camera-agent: warning: the previous identity's record could not be erased (\(why)); "
+            + "run provision --force again before the board leaves the line")
+      }
     } catch {
       Console.err(
         "camera-agent: provision failed: \(error.description); the previous vault state is unchanged")

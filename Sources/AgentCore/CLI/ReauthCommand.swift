@@ -3,9 +3,12 @@
 /// the vault in one commit (a new generation); the identity key, device id and
 /// last-activation time stay. Nothing is sent to the cloud: the old tokens
 /// are worthless without the destroyed session key, and the next `run`
-/// starts a new device grant that the owner must approve. Stop the daemon
-/// first: a running daemon keeps the session it holds in memory.
+/// starts a new device grant that the owner must approve. The older slot is
+/// erased once the new record is durable, so the destroyed session cannot
+/// come back from it. Refused (exit 75) while the daemon runs: it owns the
+/// vault and would write the session it holds in memory back.
 struct ReauthCommand: VaultCommand {
+  static var changesVault: Bool { true }
   func run<S: SlotStore>(_ vault: inout Vault<S>, config: AgentConfig) -> Int32 {
     let unprovisioned = "not provisioned: there is no session to end"
     guard var contents = VaultAccess.openProvisioned(&vault, unprovisioned: unprovisioned) else {
@@ -20,10 +23,17 @@ struct ReauthCommand: VaultCommand {
     contents.refreshToken = nil
     contents.dpopKey = nil
     var random = SystemRandom()
+    let outcome: VaultCommitOutcome
     do {
-      try vault.commit(contents, random: &random)
+      outcome = try vault.commit(contents, random: &random, destroying: true)
     } catch {
       Console.err("camera-agent: \(error.description)")
+      return ExitCode.failure
+    }
+    if case .committedDestroyPending(let why) = outcome {
+      Console.err(
+        "camera-agent: the session was removed from the current record, but the older record still holding it"
+          + " could not be erased (\(why)); run reauth again")
       return ExitCode.failure
     }
     Console.out("session tokens and DPoP key destroyed; the next 'camera-agent run' re-activates")

@@ -1,7 +1,15 @@
 /// Opens the configured vault and hands it to a command. Commands are generic
 /// over the store, so this is the one place that knows the backends.
 protocol VaultCommand {
+  /// True for a command that writes the vault: it runs only as the vault's
+  /// owner (`Vault.takeOwnership`), so it never races the daemon.
+  static var changesVault: Bool { get }
   mutating func run<S: SlotStore>(_ vault: inout Vault<S>, config: AgentConfig) -> Int32
+}
+
+extension VaultCommand {
+  /// Readers (`status`, `attest`, `report --dry-run`) work beside the daemon.
+  static var changesVault: Bool { false }
 }
 
 enum VaultAccess {
@@ -20,6 +28,23 @@ enum VaultAccess {
     }
     if contents == nil { Console.err("camera-agent: \(unprovisioned)") }
     return contents
+  }
+
+  /// Takes the vault for a command that changes it: nil once taken, else
+  /// the exit status, the reason on stderr and nothing changed
+  /// (`ExitCode.busy` when another process owns it).
+  static func takeOwnership<S: SlotStore>(_ vault: inout Vault<S>) -> Int32? {
+    do {
+      try vault.takeOwnership()
+      return nil
+    } catch .store(.busy(let holder)) {
+      let who = holder > 0 ? "the daemon is running (pid \(holder))" : "the daemon is running"
+      Console.err("camera-agent: \(who) and owns the vault: stop it first; nothing was changed")
+      return ExitCode.busy
+    } catch {
+      Console.err("camera-agent: \(error.description)")
+      return ExitCode.failure
+    }
   }
 
   static func run<C: VaultCommand>(_ command: inout C, config: AgentConfig) -> Int32 {
@@ -42,6 +67,7 @@ enum VaultAccess {
     switch config.vaultBackend {
     case .file:
       var vault = Vault(store: FileSlotStore(directory: config.vaultPath), hardwareKey: hardwareKey)
+      if C.changesVault, let refused = takeOwnership(&vault) { return refused }
       return command.run(&vault, config: config)
     case .mtd:
       let device: MTDFlash
@@ -59,6 +85,7 @@ enum VaultAccess {
         return ExitCode.failure
       }
       var vault = Vault(store: store, hardwareKey: hardwareKey)
+      if C.changesVault, let refused = takeOwnership(&vault) { return refused }
       return command.run(&vault, config: config)
     }
   }

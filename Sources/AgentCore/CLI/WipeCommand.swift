@@ -8,7 +8,11 @@
 /// erased: a wiped board whose tokens still work at the cloud is worse than
 /// a board that says so. `--local-only` erases without asking the cloud (a
 /// board with no network), and says that the session may still be live.
+///
+/// Refused (exit 75) while the daemon runs: it owns the vault and would
+/// write its identity and a new session back at its next step.
 struct WipeCommand: VaultCommand {
+  static var changesVault: Bool { true }
   let revoke: Bool
 
   func run<S: SlotStore>(_ vault: inout Vault<S>, config: AgentConfig) -> Int32 {

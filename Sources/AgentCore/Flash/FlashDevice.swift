@@ -23,4 +23,7 @@ public protocol FlashDevice {
   mutating func program(offset: Int, bytes: [UInt8]) throws(StoreError)
   /// Sets every byte of erase block number `block` (not a byte offset) to 0xFF.
   mutating func erase(block: Int) throws(StoreError)
+  /// Makes this process the device's only writer (SlotStore.takeOwnership),
+  /// without waiting: `.busy` when another process holds it.
+  mutating func takeOwnership() throws(StoreError)
 }

@@ -136,6 +136,18 @@ public final class MTDFlash: FlashDevice {
     }
   }
 
+  /// An exclusive flock(2) on this device's descriptor, held until it is
+  /// closed (the object's end). The node is the natural lock object: every
+  /// camera-agent process opens the same /dev/mtdN, and nothing has to be
+  /// created under /run first. Closing MTDFlash releases it.
+  public func takeOwnership() throws(StoreError) {
+    guard ca_flock_exclusive(fd, 0) == 0 else {
+      let error = ca_errno()
+      if ca_would_block(error) != 0 { throw .busy(holder: Int(ca_flock_holder(fd))) }
+      throw .system(SystemError("flock \(path)", errno: error))
+    }
+  }
+
   private func checkWritable() throws(StoreError) {
     guard !isReadOnly else { throw .unusable("\(path) was opened read-only") }
   }

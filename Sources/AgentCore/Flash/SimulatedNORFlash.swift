@@ -162,6 +162,9 @@ public struct SimulatedNORFlash: FlashDevice {
     pendingCut = nil
   }
 
+  /// In memory, one process: nothing to exclude.
+  public mutating func takeOwnership() throws(StoreError) {}
+
   /// Bit rot: inverts one bit, whatever the NOR rules say.
   public mutating func flipBit(offset: Int, bit: Int) {
     cells[offset] ^= UInt8(1) << UInt8(bit)

@@ -90,6 +90,8 @@ public struct FlashSlotStore<Device: FlashDevice>: SlotStore {
     try eraseBlocks(of: slot)
   }
 
+  public mutating func takeOwnership() throws(StoreError) { try device.takeOwnership() }
+
   private func slotStart(_ slot: Int) -> Int { offset + slot * slotSize }
 
   /// Erases a slot. A committed record is retired first by programming its

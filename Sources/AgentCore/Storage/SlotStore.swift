@@ -19,8 +19,14 @@ public protocol SlotStore {
 
   mutating func read(slot: Int) throws(StoreError) -> SlotContent
   mutating func write(slot: Int, record: [UInt8]) throws(StoreError)
-  /// Makes the slot empty. Durable on return.
+  /// Makes the slot empty, destroying its record: afterwards no readable
+  /// copy of it is left on the medium. Durable on return.
   mutating func erase(slot: Int) throws(StoreError)
+  /// Makes this process the vault's only writer until the store (every copy
+  /// of it) is gone: the daemon for its lifetime, `wipe`, `reauth` and
+  /// `provision` for theirs. Never waits: throws `.busy` when another process
+  /// holds it. Readers (`status`) need no ownership.
+  mutating func takeOwnership() throws(StoreError)
 }
 
 /// What a slot holds.
@@ -47,6 +53,9 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
   case unusable(String)
   /// The simulated power went out (flash simulator only).
   case powerLost
+  /// Another process owns the vault (`takeOwnership`); `holder` is its pid,
+  /// 0 when it cannot be told.
+  case busy(holder: Int)
 
   public var description: String {
     switch self {
@@ -56,6 +65,9 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case .verifyFailed(let slot): return "slot \(slot): read-back after write did not match"
     case .unusable(let why): return why
     case .powerLost: return "power lost (simulated)"
+    case .busy(let holder):
+      let who = holder > 0 ? "process \(holder)" : "another process"
+      return "the vault is in use by \(who) (the running daemon, or another command changing the vault)"
     }
   }
 }

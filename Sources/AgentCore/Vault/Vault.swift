@@ -7,6 +7,15 @@
 /// leaves the current record intact; `open` picks the newest record that
 /// passes the store's framing check and AES-GCM authentication, so it sees
 /// exactly the old or the new contents, never a mix.
+///
+/// Destroy (VaultDestroy.swift): when a commit removes secrets, the older
+/// slot is erased after the new record is durable. A cut between the two
+/// leaves the older record behind; `open` notices it (`pendingDestroy`) and
+/// the owner's `completePendingDestroy()` (or the next commit) erases it.
+///
+/// A slot that cannot be read (EIO, a symlink or directory in its place) or
+/// that fails its checks is reported in `skipped` and passed over; `open`
+/// fails only when no slot yields a good record.
 public struct Vault<Store: SlotStore> {
   public private(set) var store: Store
   private let hardwareKey: SecretBytes
@@ -16,6 +25,13 @@ public struct Vault<Store: SlotStore> {
   public private(set) var current: (slot: Int, generation: UInt64)? = nil
   /// Why other records were passed over at the last `open` (for `status`).
   public private(set) var skipped: [String] = []
+  /// Slots other than the current one that still hold what an earlier
+  /// destroy commit meant to erase (a cut came between its commit and its
+  /// erase), or a retired or half-written record. Found by `open`, cleared
+  /// by `completePendingDestroy()` or the next commit.
+  public private(set) var pendingDestroy: [Int] = []
+  /// The current record's contents, to tell whether the next commit destroys.
+  private var currentContents: VaultContents? = nil
 
   static var salt: [UInt8] { Array("camera-agent vault v1".utf8) }
 
@@ -25,54 +41,94 @@ public struct Vault<Store: SlotStore> {
     self.hardwareKey = hardwareKey
   }
 
+  /// Makes this process the vault's only writer (`SlotStore.takeOwnership`).
+  /// The daemon calls it once before it starts and keeps the vault for its
+  /// lifetime; `wipe`, `reauth` and `provision` call it before they open.
+  /// Throws `.store(.busy(holder:))` when another process owns the vault.
+  public mutating func takeOwnership() throws(VaultError) {
+    do { try store.takeOwnership() } catch { throw .store(error) }
+  }
+
   /// Loads the newest good record: nil when the vault is empty. Throws
-  /// `.noValidRecord` when records exist but none opens.
+  /// `.noValidRecord` when records exist but none opens, and the store's
+  /// error when no slot could be read at all. Reads only: safe beside the
+  /// running daemon.
   public mutating func open() throws(VaultError) -> VaultContents? {
     do { try store.recover() } catch { throw .store(error) }
     current = nil
+    currentContents = nil
     skipped = []
-    var best: (slot: Int, generation: UInt64, contents: VaultContents)? = nil
+    pendingDestroy = []
+    var good: [(slot: Int, generation: UInt64, contents: VaultContents)] = []
+    var unfinished: [Int] = []
     var sawRecord = false
+    var firstReadError: StoreError? = nil
+    var allFailuresAreReadErrors = true
     for slot in 0..<store.slotCount {
       let content: SlotContent
-      do { content = try store.read(slot: slot) } catch { throw .store(error) }
+      do {
+        content = try store.read(slot: slot)
+      } catch {
+        if error == .powerLost { throw .store(error) }
+        // One unreadable slot must not cost the other one.
+        if firstReadError == nil { firstReadError = error }
+        skipped.append("slot \(slot): unreadable: \(error.description)")
+        continue
+      }
       switch content {
       case .empty:
         continue
       case .interrupted(let why):
+        unfinished.append(slot)
         skipped.append("slot \(slot): \(why)")
       case .damaged(let why):
         sawRecord = true
+        allFailuresAreReadErrors = false
         skipped.append("slot \(slot): \(why)")
       case .record(let bytes):
         sawRecord = true
         switch decrypt(bytes, slot: slot) {
         case .success(let (generation, contents)):
-          if best == nil || generation > best!.generation {
-            if let previous = best {
-              skipped.append("slot \(previous.slot): older generation \(previous.generation)")
-            }
-            best = (slot, generation, contents)
-          } else {
-            skipped.append("slot \(slot): older generation \(generation)")
-          }
+          good.append((slot, generation, contents))
         case .failure(let why):
+          allFailuresAreReadErrors = false
           skipped.append("slot \(slot): \(why)")
         }
       }
     }
-    guard let best else {
-      if sawRecord { throw .noValidRecord(skipped) }
+    guard let best = good.max(by: { $0.generation < $1.generation }) else {
+      if let firstReadError, !sawRecord || allFailuresAreReadErrors { throw .store(firstReadError) }
+      if sawRecord || firstReadError != nil { throw .noValidRecord(skipped) }
+      // An empty vault whose last record was retired (its marker zeroed) by a
+      // wipe the power cut short: the ciphertext is still there to erase.
+      pendingDestroy = unfinished
       return nil
     }
+    for older in good where older.slot != best.slot {
+      skipped.append("slot \(older.slot): older generation \(older.generation)")
+      if older.generation >= best.generation
+        || VaultDestroyRule.destroys(replacing: older.contents, with: best.contents)
+      {
+        unfinished.append(older.slot)
+      }
+    }
     current = (best.slot, best.generation)
+    currentContents = best.contents
+    pendingDestroy = unfinished.filter { $0 != best.slot }.sorted()
     return best.contents
   }
 
   /// Writes `contents` as the next generation. Durable when it returns; on
   /// any error the previous record is untouched and still current.
-  public mutating func commit<R: RandomSource>(_ contents: VaultContents, random: inout R) throws(VaultError)
-  {
+  ///
+  /// When the commit destroys secrets (`VaultDestroyRule` against the
+  /// current contents, or `destroying` true, or nothing known about the
+  /// other slot), the older slot is erased once the new record is durable.
+  /// A failure of that erase does not undo the commit: the outcome says so.
+  @discardableResult
+  public mutating func commit<R: RandomSource>(
+    _ contents: VaultContents, random: inout R, destroying: Bool = false
+  ) throws(VaultError) -> VaultCommitOutcome {
     guard DeviceID.isValid(contents.deviceID) else { throw .malformedContents("device id") }
     let slot = current.map { 1 - $0.slot } ?? 0
     let generation = (current?.generation ?? 0) + 1
@@ -94,8 +150,46 @@ public struct Vault<Store: SlotStore> {
     guard record.count <= store.recordCapacity else {
       throw .tooLarge(size: record.count, capacity: store.recordCapacity)
     }
+    // A slot still holding destroyed secrets is erased on its own first: a
+    // file store's rename would only unlink it, leaving its blocks behind.
+    if pendingDestroy.contains(slot) {
+      do { try store.erase(slot: slot) } catch { throw .store(error) }
+      pendingDestroy.removeAll { $0 == slot }
+    }
     do { try store.write(slot: slot, record: record) } catch { throw .store(error) }
+    let destroys =
+      destroying || currentContents.map { VaultDestroyRule.destroys(replacing: $0, with: contents) } ?? true
     current = (slot, generation)
+    currentContents = contents
+    var older = (0..<store.slotCount).filter { $0 != slot }
+    if !destroys { older = older.filter { pendingDestroy.contains($0) } }
+    guard !older.isEmpty else { return .committed }
+    pendingDestroy = older
+    do {
+      try completePendingDestroy()
+    } catch {
+      return .committedDestroyPending(error.description)
+    }
+    return .committedAndDestroyedOlder
+  }
+
+  /// Erases every slot in `pendingDestroy`. The owner calls it after `open`
+  /// (RunCommand does before the daemon starts): it finishes a destroy a
+  /// power cut interrupted. Never touches the current record.
+  public mutating func completePendingDestroy() throws(VaultError) {
+    while let slot = pendingDestroy.first {
+      if let current, current.slot == slot {
+        pendingDestroy.removeFirst()
+        continue
+      }
+      // An empty slot has nothing left to destroy; skip the erase (and its wear).
+      let content: SlotContent
+      do { content = try store.read(slot: slot) } catch { content = .damaged("unreadable") }
+      if content != .empty {
+        do { try store.erase(slot: slot) } catch { throw .store(error) }
+      }
+      pendingDestroy.removeFirst()
+    }
   }
 
   /// Erases both slots, the older first, so a cut midway leaves at worst the
@@ -108,6 +202,8 @@ public struct Vault<Store: SlotStore> {
       throw .store(error)
     }
     current = nil
+    currentContents = nil
+    pendingDestroy = []
   }
 
   private mutating func vaultKey(for deviceID: String) throws(VaultError) -> SecretBytes {
