@@ -24,7 +24,7 @@ done
 
 swiftc=$(command -v swiftc) || { echo "build.sh: swiftc not on PATH" >&2; exit 1; }
 # -O keeps Swift's overflow and bounds traps (only -Ounchecked drops them).
-flags=(-O -sanitize=fuzzer,address -parse-as-library -I "$repo/Sources/CAgentSys")
+flags=(-O "-sanitize=fuzzer,address" -parse-as-library -I "$repo/Sources/CAgentSys")
 
 mapfile -t sources < <(find "$repo/Sources/AgentCore" -name '*.swift' | LC_ALL=C sort)
 stamp=$( (cat "${sources[@]}" "$repo"/Sources/CAgentSys/*.h "$repo/Sources/CAgentSys/module.modulemap"; "$swiftc" --version 2>&1) | sha256sum | cut -c1-16)

@@ -18,12 +18,12 @@ public enum LogMask {
 
   enum Kind: Sendable {
     /// An authentication scheme (any case) and a space: the value after it.
-    case scheme([String])
+    case scheme([[UInt8]])
     /// A key followed by `=` (or `%3D`), or by `:` (or `%3A`) when the key
     /// is quoted, is in `colonKeys`, or is glued to a name by `-` or `.`
     /// (`x-api-key:`); then optional spaces and a quote: the value after it,
     /// up to a space, quote, `&`, `,` or `;` (or their percent escapes).
-    case assignment(keys: [String], colonKeys: [String])
+    case assignment([Key])
     /// A run of at least `length` characters with at least `classes` of
     /// upper case, lower case and digits.
     case run(length: Int, classes: Int)
@@ -31,6 +31,13 @@ public enum LogMask {
     case alphanumeric(length: Int, classes: Int)
     /// A run that continues over interior slashes (base64 with `/`).
     case slashedRun(length: Int, classes: Int)
+  }
+
+  /// A key of the assignment row, lower case, and whether a bare `:` after
+  /// it counts as a separator.
+  struct Key: Sendable {
+    let bytes: [UInt8]
+    let colon: Bool
   }
 
   /// Keys whose value is a credential. `key`, `code` and `token` also name
@@ -47,8 +54,9 @@ public enum LogMask {
   ]
 
   public static let rules: [Rule] = [
-    Rule(name: "scheme", kind: .scheme(["bearer ", "dpop ", "basic "])),
-    Rule(name: "assignment", kind: .assignment(keys: keys, colonKeys: colonKeys)),
+    Rule(name: "scheme", kind: .scheme(["bearer ", "dpop ", "basic "].map { Array($0.utf8) })),
+    Rule(
+      name: "assignment", kind: .assignment(keys.map { Key(bytes: Array($0.utf8), colon: colonKeys.contains($0)) })),
     Rule(name: "long-mixed-run", kind: .run(length: 20, classes: 2)),
     Rule(name: "long-single-class", kind: .alphanumeric(length: 24, classes: 1)),
     Rule(name: "medium-mixed", kind: .alphanumeric(length: 16, classes: 2)),
@@ -57,6 +65,25 @@ public enum LogMask {
   ]
 
   static let replacement: [UInt8] = Array("[masked]".utf8)
+
+  /// Which bytes can begin a scheme or key (either case): most positions of
+  /// a line are turned away by one look-up instead of a pass over the table.
+  static let prefixStarts: [Bool] = {
+    var table = [Bool](repeating: false, count: 256)
+    for rule in rules {
+      var words: [[UInt8]] = []
+      switch rule.kind {
+      case .scheme(let schemes): words = schemes
+      case .assignment(let keys): words = keys.map { $0.bytes }
+      case .run, .alphanumeric, .slashedRun: continue
+      }
+      for word in words where !word.isEmpty {
+        table[Int(word[0])] = true
+        if word[0] >= 0x61 && word[0] <= 0x7a { table[Int(word[0] - 32)] = true }
+      }
+    }
+    return table
+  }()
 
   public static func apply(_ line: String) -> String {
     let bytes = Array(line.utf8)
@@ -107,20 +134,18 @@ public enum LogMask {
   /// Where a credential value starts when a scheme or key row's prefix
   /// begins at `index` (on a word boundary), else nil.
   static func credentialValueStart(_ bytes: [UInt8], at index: Int) -> Int? {
-    if index > 0 && isWordByte(bytes[index - 1]) { return nil }
+    if !prefixStarts[Int(bytes[index])] || (index > 0 && isWordByte(bytes[index - 1])) { return nil }
     for rule in rules {
       switch rule.kind {
       case .scheme(let schemes):
         for scheme in schemes where matchesIgnoringCase(bytes, at: index, scheme) {
-          return index + scheme.utf8.count
+          return index + scheme.count
         }
-      case .assignment(let keys, let colonKeys):
-        for key in keys where matchesIgnoringCase(bytes, at: index, key) {
+      case .assignment(let keys):
+        for key in keys where matchesIgnoringCase(bytes, at: index, key.bytes) {
           let compound =
             index > 0 && (bytes[index - 1] == UInt8(ascii: "-") || bytes[index - 1] == UInt8(ascii: "."))
-          if let start = assignedValueStart(
-            bytes, after: index + key.utf8.count, colonCounts: compound || colonKeys.contains(key))
-          {
+          if let start = assignedValueStart(bytes, after: index + key.bytes.count, colonCounts: compound || key.colon) {
             return start
           }
         }
@@ -201,8 +226,8 @@ public enum LogMask {
     }
   }
 
-  static func matchesIgnoringCase(_ bytes: [UInt8], at index: Int, _ word: String) -> Bool {
-    let pattern = Array(word.utf8)
+  /// `pattern` is lower case.
+  static func matchesIgnoringCase(_ bytes: [UInt8], at index: Int, _ pattern: [UInt8]) -> Bool {
     guard pattern.count <= bytes.count - index else { return false }
     for offset in 0..<pattern.count where ASCII.lowercased(bytes[index + offset]) != pattern[offset] {
       return false

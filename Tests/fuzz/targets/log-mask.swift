@@ -8,8 +8,8 @@
 let checkedKeys = [
   "access_token", "refresh_token", "id_token", "device_code", "client_assertion", "client_secret", "assertion",
   "password", "secret", "token", "code", "key", "psk",
-]
-let checkedSchemes = ["bearer ", "dpop ", "basic "]
+].map { Array($0.utf8) }
+let checkedSchemes = ["bearer ", "dpop ", "basic "].map { Array($0.utf8) }
 let masked = Array("[masked]".utf8)
 
 func lower(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b + 32 : b }
@@ -18,8 +18,7 @@ func isToken(_ b: UInt8) -> Bool {
   (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || "-_.~+=".utf8.contains(b)
 }
 
-func matches(_ line: [UInt8], _ at: Int, _ word: String) -> Bool {
-  let w = Array(word.utf8)
+func matches(_ line: [UInt8], _ at: Int, _ w: [UInt8]) -> Bool {
   guard line.count - at >= w.count else { return false }
   for i in 0..<w.count where lower(line[at + i]) != w[i] { return false }
   return true
@@ -46,17 +45,17 @@ func checkLogLine(_ input: String) {
   if cut { line.removeLast(3) }
   for index in 0..<line.count where index == 0 || !isWord(line[index - 1]) {
     for scheme in checkedSchemes where matches(line, index, scheme) {
-      require(valueIsMasked(line, index + scheme.utf8.count, cut: cut), "value after a scheme masked: \(out)")
+      require(valueIsMasked(line, index + scheme.count, cut: cut), "value after a scheme masked: \(out)")
     }
     for key in checkedKeys where matches(line, index, key) {
-      var cursor = index + key.utf8.count
+      var cursor = index + key.count
       if cursor < line.count && (line[cursor] == 0x22 || line[cursor] == 0x27) { cursor += 1 }
       while cursor < line.count && line[cursor] == 0x20 { cursor += 1 }
       guard cursor < line.count, line[cursor] == UInt8(ascii: "=") else { continue }
       cursor += 1
       while cursor < line.count && line[cursor] == 0x20 { cursor += 1 }
       if cursor < line.count && (line[cursor] == 0x22 || line[cursor] == 0x27) { cursor += 1 }
-      require(valueIsMasked(line, cursor, cut: cut), "value after '\(key)=' masked: \(out)")
+      require(valueIsMasked(line, cursor, cut: cut), "value after '\(String(decoding: key, as: UTF8.self))=' masked: \(out)")
     }
   }
   var start = 0
