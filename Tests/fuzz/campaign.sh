@@ -56,6 +56,7 @@ for t in "${targets[@]}"; do
 done
 
 summary() {
+  local t
   printf '%-22s %12s %8s %6s %7s %7s %8s\n' target execs seconds cov ft corpus findings
   for t in "${targets[@]}"; do
     printf '%-22s %12s %8s %6s %7s %7s %8s\n' "$t" "${total_execs[$t]}" "${total_seconds[$t]}" \
