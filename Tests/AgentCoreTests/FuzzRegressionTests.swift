@@ -92,7 +92,9 @@ import Testing
   }
 
   @Test func keywordsAfterPunctuationAreMasked() throws {
-    let text = String(decoding: try #require(Self.inputs("log-mask").first { $0.name == "prefixed-keywords" }).bytes, as: UTF8.self)
+    let text = String(
+      decoding: try #require(Self.inputs("log-mask").first { $0.name == "prefixed-keywords" }).bytes,
+      as: UTF8.self)
     let line = LogSafeText.line(text)
     for secret in ["hunter2", "topsecret", "Abc123", "abc123", "t1", "c1"] {
       #expect(!line.contains(secret), "\(secret) in \(line)")
@@ -103,7 +105,8 @@ import Testing
   }
 
   @Test func lineLimitIncludesTheEllipsis() throws {
-    let text = String(decoding: try #require(Self.inputs("log-mask").first { $0.name == "line-limit" }).bytes, as: UTF8.self)
+    let text = String(
+      decoding: try #require(Self.inputs("log-mask").first { $0.name == "line-limit" }).bytes, as: UTF8.self)
     #expect(text.utf8.count > LogSafeText.lineLimit)
     let line = Logger.render("\(text)")
     #expect(line.utf8.count == 1_024)

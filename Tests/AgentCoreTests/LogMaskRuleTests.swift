@@ -25,8 +25,10 @@ import Testing
     "assignment": Example(
       masked: [
         ("sent refresh_token=short&x=1", "short"), (#"{"access_token": "t0k", "n":1}"#, "t0k"),
-        ("wifi.psk=hunter2", "hunter2"), ("client.secret=topsecret", "topsecret"), ("x-api.key=Abc123", "Abc123"),
-        ("password: hunter", "hunter"), ("x-api-key: s3cr3t", "s3cr3t"), ("client_secret : opensesame", "opensesame"),
+        ("wifi.psk=hunter2", "hunter2"), ("client.secret=topsecret", "topsecret"),
+        ("x-api.key=Abc123", "Abc123"),
+        ("password: hunter", "hunter"), ("x-api-key: s3cr3t", "s3cr3t"),
+        ("client_secret : opensesame", "opensesame"),
         ("psk:'abc'", "abc"), ("GET /cb?code%3Dsplx%26state=1", "splx"), ("refresh_token%3Aabc", "abc"),
         ("body token%22%3A%22zz9", "zz9"), ("a~token=t1 b+code=c1", "t1"), ("a~token=t1 b+code=c1", "c1"),
       ],
@@ -49,7 +51,9 @@ import Testing
       ],
       kept: ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer", "at 1764614400"]),
     "medium-mixed": Example(
-      masked: [("key id deadbeef01234567", "deadbeef01234567"), ("ref QWERTYUIOP123456", "QWERTYUIOP123456")],
+      masked: [
+        ("key id deadbeef01234567", "deadbeef01234567"), ("ref QWERTYUIOP123456", "QWERTYUIOP123456"),
+      ],
       kept: ["POST /v1/devices/cam-hs-0001/report", "2026-12-01T20:16:24Z"]),
     "short-three-class": Example(
       masked: [("device secret a8Kd93jLq0", "a8Kd93jLq0"), ("nonce Zq7xW2pL9k", "Zq7xW2pL9k")],
@@ -61,7 +65,8 @@ import Testing
       ],
       kept: [
         "GET https://cloud.example/.well-known/oauth-authorization-server",
-        "waiting for the owner at https://127.0.0.1:4443/device", "reading Sources/AgentCore/Vault/VaultRecord.swift",
+        "waiting for the owner at https://127.0.0.1:4443/device",
+        "reading Sources/AgentCore/Vault/VaultRecord.swift",
       ]),
   ]
 

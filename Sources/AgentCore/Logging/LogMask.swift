@@ -56,7 +56,8 @@ public enum LogMask {
   public static let rules: [Rule] = [
     Rule(name: "scheme", kind: .scheme(["bearer ", "dpop ", "basic "].map { Array($0.utf8) })),
     Rule(
-      name: "assignment", kind: .assignment(keys.map { Key(bytes: Array($0.utf8), colon: colonKeys.contains($0)) })),
+      name: "assignment",
+      kind: .assignment(keys.map { Key(bytes: Array($0.utf8), colon: colonKeys.contains($0)) })),
     Rule(name: "long-mixed-run", kind: .run(length: 20, classes: 2)),
     Rule(name: "long-single-class", kind: .alphanumeric(length: 24, classes: 1)),
     Rule(name: "medium-mixed", kind: .alphanumeric(length: 16, classes: 2)),
@@ -100,7 +101,9 @@ public enum LogMask {
       }
       if isRunStart(bytes, at: index) {
         let end = runEnd(bytes, from: index, overSlashes: false)
-        let slashed = index > 0 && bytes[index - 1] == UInt8(ascii: "/") ? end : runEnd(bytes, from: index, overSlashes: true)
+        let slashed =
+          index > 0 && bytes[index - 1] == UInt8(ascii: "/")
+          ? end : runEnd(bytes, from: index, overSlashes: true)
         if let masked = maskedEnd(bytes, start: index, end: end, slashedEnd: slashed) {
           out.append(contentsOf: replacement)
           index = masked
@@ -123,7 +126,9 @@ public enum LogMask {
       case .alphanumeric(let length, let classes):
         if hasAlphanumericStretch(bytes[start..<end], length: length, classes: classes) { return end }
       case .slashedRun(let length, let classes):
-        if slashedEnd > end && slashedEnd - start >= length && classCount(bytes[start..<slashedEnd]) >= classes {
+        if slashedEnd > end && slashedEnd - start >= length
+          && classCount(bytes[start..<slashedEnd]) >= classes
+        {
           return slashedEnd
         }
       }
@@ -145,7 +150,9 @@ public enum LogMask {
         for key in keys where matchesIgnoringCase(bytes, at: index, key.bytes) {
           let compound =
             index > 0 && (bytes[index - 1] == UInt8(ascii: "-") || bytes[index - 1] == UInt8(ascii: "."))
-          if let start = assignedValueStart(bytes, after: index + key.bytes.count, colonCounts: compound || key.colon) {
+          if let start = assignedValueStart(
+            bytes, after: index + key.bytes.count, colonCounts: compound || key.colon)
+          {
             return start
           }
         }
@@ -203,7 +210,9 @@ public enum LogMask {
   static func quoteWidth(_ bytes: [UInt8], at index: Int) -> Int? {
     guard index < bytes.count else { return nil }
     if bytes[index] == UInt8(ascii: "\"") || bytes[index] == UInt8(ascii: "'") { return 1 }
-    if let escaped = percentEscape(bytes, at: index), escaped == UInt8(ascii: "\"") || escaped == UInt8(ascii: "'") {
+    if let escaped = percentEscape(bytes, at: index),
+      escaped == UInt8(ascii: "\"") || escaped == UInt8(ascii: "'")
+    {
       return 3
     }
     return nil

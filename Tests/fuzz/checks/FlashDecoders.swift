@@ -38,7 +38,9 @@ func checkSlotFrame(_ input: [UInt8]) -> String? {
     guard encoded.count <= area.count, Array(area[0..<encoded.count]) == encoded else {
       return "a parsed frame does not re-encode to the same bytes"
     }
-    guard allowTrailing || encoded.count == area.count else { return "trailing bytes accepted in a slot file" }
+    guard allowTrailing || encoded.count == area.count else {
+      return "trailing bytes accepted in a slot file"
+    }
     guard marker == SlotFrame.markerOffset(payloadCount: payload.count, alignment: alignment) else {
       return "committedMarkerOffset disagrees with parse"
     }
@@ -103,7 +105,9 @@ func checkVaultContents(_ input: [UInt8]) -> String? {
     return "encoded contents do not decode"
   }
   guard again.encoded().revealCopy() == encoded else { return "encode(decode(encode(c))) != encode(c)" }
-  if tagsAscending(input) && encoded != input { return "canonical contents do not re-encode to the same bytes" }
+  if tagsAscending(input) && encoded != input {
+    return "canonical contents do not re-encode to the same bytes"
+  }
   return nil
 }
 

@@ -8,8 +8,12 @@ public func fuzzDeviceAuthorization(_ data: UnsafePointer<UInt8>?, _ size: Int) 
   let plainHTTP = mode & 1 == 1
   do throws(OAuthMessageError) {
     let grant = try DeviceAuthorization.parse(bytes, allowPlainHTTP: plainHTTP)
-    require(!grant.userCode.isEmpty && grant.userCode.utf8.count <= DeviceAuthorization.maxUserCodeLength, "user_code bounded")
-    require(!grant.deviceCode.isEmpty && grant.deviceCode.utf8.count <= DeviceAuthorization.maxDeviceCodeLength, "device_code bounded")
+    require(
+      !grant.userCode.isEmpty && grant.userCode.utf8.count <= DeviceAuthorization.maxUserCodeLength,
+      "user_code bounded")
+    require(
+      !grant.deviceCode.isEmpty && grant.deviceCode.utf8.count <= DeviceAuthorization.maxDeviceCodeLength,
+      "device_code bounded")
     require(grant.expiresIn > 0 && grant.expiresIn <= DeviceAuthorization.maxExpiresIn, "expires_in in range")
     require(grant.interval > 0 && grant.interval <= DeviceAuthorization.maxInterval, "interval in range")
     require(isPrintableASCII(grant.userCode), "user_code printable")

@@ -15,7 +15,8 @@ public func fuzzEndpointURL(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
     require(accepted.count <= EndpointURL.maxLength, "bounded")
     require(accepted.allSatisfy { $0 > 0x20 && $0 < 0x7f }, "no space, control or non-ASCII byte")
     require(
-      ASCII.hasPrefixIgnoringCase(text, "https://") || (plainHTTP && ASCII.hasPrefixIgnoringCase(text, "http://")),
+      ASCII.hasPrefixIgnoringCase(text, "https://")
+        || (plainHTTP && ASCII.hasPrefixIgnoringCase(text, "http://")),
       "scheme allowed")
     require(allowQuery || !accepted.contains(UInt8(ascii: "?")), "no query when refused")
     require(!accepted.contains(UInt8(ascii: "#")), "no fragment")

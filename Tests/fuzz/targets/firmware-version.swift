@@ -30,7 +30,8 @@ public func fuzzFirmwareVersion(_ data: UnsafePointer<UInt8>?, _ size: Int) -> C
     let version = try FirmwareVersion(validating: text)
     require(version.text == text, "accepted text kept as is")
     require(isPrintableASCII(version.text), "version printable")
-    require(!version.text.isEmpty && version.text.utf8.count <= FirmwareVersion.maximumLength, "version bounded")
+    require(
+      !version.text.isEmpty && version.text.utf8.count <= FirmwareVersion.maximumLength, "version bounded")
   } catch {
     requireLogSafe(error.description, "firmware version error")
   }

@@ -43,7 +43,8 @@ func checkJWK(_ bytes: [UInt8]) {
   } catch {
     return
   }
-  guard let x = object["x"]?.string.flatMap(Base64URL.decode), let y = object["y"]?.string.flatMap(Base64URL.decode)
+  guard let x = object["x"]?.string.flatMap(Base64URL.decode),
+    let y = object["y"]?.string.flatMap(Base64URL.decode)
   else { return }
   let key: P256PublicKey
   do throws(CryptoError) {

@@ -6,14 +6,17 @@
 @testable import AgentCore
 
 let checkedKeys = [
-  "access_token", "refresh_token", "id_token", "device_code", "client_assertion", "client_secret", "assertion",
+  "access_token", "refresh_token", "id_token", "device_code", "client_assertion", "client_secret",
+  "assertion",
   "password", "secret", "token", "code", "key", "psk",
 ].map { Array($0.utf8) }
 let checkedSchemes = ["bearer ", "dpop ", "basic "].map { Array($0.utf8) }
 let masked = Array("[masked]".utf8)
 
 func lower(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b + 32 : b }
-func isWord(_ b: UInt8) -> Bool { (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95 }
+func isWord(_ b: UInt8) -> Bool {
+  (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95
+}
 func isToken(_ b: UInt8) -> Bool {
   (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || "-_.~+=".utf8.contains(b)
 }
@@ -29,7 +32,9 @@ func matches(_ line: [UInt8], _ at: Int, _ w: [UInt8]) -> Bool {
 func valueIsMasked(_ line: [UInt8], _ start: Int, cut: Bool) -> Bool {
   guard start < line.count else { return true }
   let next = line[start]
-  if next == 0x20 || next == 0x22 || next == 0x27 || next == 0x26 || next == 0x2c || next == 0x3b { return true }
+  if next == 0x20 || next == 0x22 || next == 0x27 || next == 0x26 || next == 0x2c || next == 0x3b {
+    return true
+  }
   let rest = Array(line[start...])
   if rest.starts(with: masked) { return true }
   // "[mas" then the cut: the ellipsis was appended after a prefix of the mask.
@@ -55,7 +60,9 @@ func checkLogLine(_ input: String) {
       cursor += 1
       while cursor < line.count && line[cursor] == 0x20 { cursor += 1 }
       if cursor < line.count && (line[cursor] == 0x22 || line[cursor] == 0x27) { cursor += 1 }
-      require(valueIsMasked(line, cursor, cut: cut), "value after '\(String(decoding: key, as: UTF8.self))=' masked: \(out)")
+      require(
+        valueIsMasked(line, cursor, cut: cut),
+        "value after '\(String(decoding: key, as: UTF8.self))=' masked: \(out)")
     }
   }
   var start = 0

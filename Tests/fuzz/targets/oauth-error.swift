@@ -10,9 +10,11 @@ public func fuzzOAuthError(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     require(isPrintableASCII(error.code.description), "code printable")
     require(error.code.description.utf8.count <= OAuthError.maxUnknownCodeLength, "code bounded")
     if let text = error.errorDescription {
-      require(isPrintableASCII(text) && text.utf8.count <= OAuthError.maxDescriptionLength, "description clean")
+      require(
+        isPrintableASCII(text) && text.utf8.count <= OAuthError.maxDescriptionLength, "description clean")
     }
-    require(OAuthError.Code(error.code.description) == error.code || !isKnown(error.code), "known codes round-trip")
+    require(
+      OAuthError.Code(error.code.description) == error.code || !isKnown(error.code), "known codes round-trip")
   } catch {
     requireLogSafe(error.description, "OAuth error body error")
   }

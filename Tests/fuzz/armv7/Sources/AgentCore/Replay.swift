@@ -21,7 +21,9 @@ struct XorShift {
   mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(truncatingIfNeeded: next() % UInt64(n)) }
 }
 
-let boundaryValues: [UInt32] = [0, 1, 0x7FFF_FFFF, 0x8000_0000, 0x8000_0001, 0xFFFF_FFFF, 0xFFFF_FFF4, 0xFFFF_FFF0]
+let boundaryValues: [UInt32] = [
+  0, 1, 0x7FFF_FFFF, 0x8000_0000, 0x8000_0001, 0xFFFF_FFFF, 0xFFFF_FFF4, 0xFFFF_FFF0,
+]
 
 func mutate(_ input: [UInt8], _ random: inout XorShift) -> [UInt8] {
   var bytes = input
