@@ -7,6 +7,10 @@
 #   3. the Embedded builds for aarch64, armv7 and x86_64 (stripped sizes printed)
 #   4. black-box CLI + selftest of each Embedded binary: x86_64 natively,
 #      aarch64 under qemu-aarch64, armv7 under qemu-arm
+#   4b. fuzzing: every libFuzzer target in Tests/fuzz/ for 10 s (hosted,
+#      -sanitize=fuzzer,address; execs, coverage and findings printed, any
+#      finding fails), the flash decoders' properties on armv7 under
+#      qemu-arm, and the factory station's parsers (hypothesis)
 #   5. the vault through the CLI (hosted, and aarch64 under qemu-aarch64)
 #   6. the vault's raw MTD backend on a real kernel MTD device: the armv7
 #      binary on Debian's armmp kernel with nandsim, under qemu-system-arm
@@ -65,6 +69,11 @@ stage "embedded: black-box CLI and selftest on each target"
 for arch in x86_64 aarch64 armv7; do
   Tests/blackbox/embedded-cli.sh "$arch"
 done
+
+stage "fuzzing: libFuzzer targets 10 s each, flash decoders on armv7 under qemu-arm, factory parsers (hypothesis)"
+Tests/fuzz/run.sh --seconds 10
+Tests/fuzz/armv7/run.sh --mutations 2000
+HYPOTHESIS_EXAMPLES=300 Tests/fuzz/factory/run.sh
 
 stage "vault through the CLI: hosted build, and the aarch64 binary under qemu-aarch64"
 Tests/blackbox/vault-cli.sh hosted

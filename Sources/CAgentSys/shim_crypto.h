@@ -131,11 +131,25 @@ static inline int ca_p256_is_p256(EVP_PKEY *key) {
   return strcmp(name, "prime256v1") == 0 ? 1 : 0;
 }
 
+/// 1 when the key's private scalar and public point belong together (and both
+/// are valid for the curve), else 0. An RFC 5915 blob carries the public point
+/// beside the scalar, and d2i_PrivateKey takes it as is: a mismatched pair signs,
+/// but its signatures never verify with the public half that is published.
+static inline int ca_pkey_check_pair(EVP_PKEY *key) {
+  EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+  int ok;
+  if (ctx == NULL) return 0;
+  ok = EVP_PKEY_check(ctx) == 1 && EVP_PKEY_pairwise_check(ctx) == 1;
+  EVP_PKEY_CTX_free(ctx);
+  return ok ? 1 : 0;
+}
+
 static inline EVP_PKEY *ca_p256_from_private_der(const unsigned char *der, size_t len) {
   const unsigned char *p = der;
+  if (len > 4096) return NULL;  // an ECPrivateKey is about 121 bytes; d2i takes a long
   EVP_PKEY *key = d2i_PrivateKey(EVP_PKEY_EC, NULL, &p, (long)len);
   if (key == NULL) return NULL;
-  if (p != der + len || ca_p256_is_p256(key) != 1) {
+  if (p != der + len || ca_p256_is_p256(key) != 1 || ca_pkey_check_pair(key) != 1) {
     EVP_PKEY_free(key);
     return NULL;
   }

@@ -99,7 +99,7 @@ import Testing
     let long = String(repeating: "x", count: 300)
     let error = dpopError(#"DPoP error="invalid_token", error_description="a\"b \#u{e9}\#(long)""#)
     #expect(error?.code == .invalidToken)
-    #expect(error?.errorDescription == "a\"b ?" + String(repeating: "x", count: 195) + "...")
+    #expect(error?.errorDescription == "a\"b ?" + String(repeating: "x", count: 192) + "...")
     // Control characters are outside the quoted-string grammar: the field is refused.
     #expect(dpopError(#"DPoP error="invalid_token", error_description="a"# + "\u{1b}[31m\"") == nil)
     #expect(dpopError(#"DPoP error="invalid_token", error_description="a"# + "\u{7f}\"") == nil)
@@ -238,9 +238,12 @@ import Testing
     #expect(LogSafeText.sanitize("plain text", limit: 100) == "plain text")
     #expect(LogSafeText.sanitize("a\r\nb\u{1b}[0m\u{7f}", limit: 100) == "a??b?[0m?")
     #expect(LogSafeText.sanitize("\u{e9}\u{1F600}x", limit: 100) == "??x")
-    #expect(LogSafeText.sanitize("abcdef", limit: 3) == "abc...")
+    // The limit includes the ellipsis (issue 17: lines of 1,027 characters).
+    #expect(LogSafeText.sanitize("abcdefg", limit: 6) == "abc...")
+    #expect(LogSafeText.sanitize("abcdef", limit: 6) == "abcdef")
+    #expect(LogSafeText.sanitize("abcd", limit: 3) == "...")
     #expect(LogSafeText.sanitize("abc", limit: 3) == "abc")
     #expect(LogSafeText.sanitize("", limit: 0) == "")
-    #expect(LogSafeText.sanitize("a", limit: 0) == "...")
+    #expect(LogSafeText.sanitize("ab", limit: 1) == "a")
   }
 }

@@ -257,8 +257,8 @@ import Testing
       Array(
         (#"{"error":""# + String(repeating: "e", count: 100) + #"","error_description":""#
           + String(repeating: "d", count: 5000) + #""}"#).utf8))
-    #expect(long.code == .unknown(String(repeating: "e", count: 64) + "..."))
-    #expect(long.errorDescription == String(repeating: "d", count: 200) + "...")
+    #expect(long.code == .unknown(String(repeating: "e", count: 61) + "..."))
+    #expect(long.errorDescription == String(repeating: "d", count: 197) + "...")
   }
 
   @Test func errorBodiesTheAgentCannotUse() throws {

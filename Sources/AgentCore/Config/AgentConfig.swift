@@ -189,7 +189,7 @@ public struct AgentConfig: Equatable {
   private static func integer(
     _ text: String, in range: ClosedRange<Int>, _ invalid: (String) -> ConfigError
   ) throws(ConfigError) -> Int {
-    guard let value = Int(text) else { throw invalid("'\(text)' is not a whole number") }
+    guard let value = Int(text) else { throw invalid("'\(ConfigError.quoted(text))' is not a whole number") }
     guard range.contains(value) else {
       throw invalid("\(value) is outside \(range.lowerBound)...\(range.upperBound)")
     }

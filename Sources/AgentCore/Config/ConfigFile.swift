@@ -32,7 +32,7 @@ public struct ConfigFile {
       let key = ASCII.trimmed(String(decoding: bytes[0..<equals], as: UTF8.self))
       let value = ASCII.trimmed(String(decoding: bytes[(equals + 1)...], as: UTF8.self))
       guard Self.isValidKey(key) else {
-        throw .syntax(path: path, line: lineNumber, message: "invalid key '\(key)'")
+        throw .syntax(path: path, line: lineNumber, message: "invalid key '\(ConfigError.quoted(key))'")
       }
       for existing in entries where existing.key == key {
         throw .duplicateKey(path: path, line: lineNumber, key: key)

@@ -15,13 +15,17 @@ public final class P256PrivateKey {
   }
 
   /// Loads an RFC 5915 ECPrivateKey DER blob (as written by `derRepresentation()`).
+  /// The blob comes from the vault or the factory, so it is checked whole: a
+  /// P-256 key, nothing after it, and a public point that belongs to the
+  /// private scalar (EVP_PKEY_check and EVP_PKEY_pairwise_check), since a
+  /// mismatched pair signs assertions the cloud can never verify.
   public static func fromDER(_ der: SecretBytes) throws(CryptoError) -> P256PrivateKey {
     let key = der.withUnsafeBytes { raw in
       ca_p256_from_private_der(raw.baseAddress?.assumingMemoryBound(to: UInt8.self), raw.count)
     }
     guard let key else {
       ca_err_clear()
-      throw .invalidInput("not a P-256 private key")
+      throw .invalidInput("not a P-256 private key with its own public point")
     }
     return P256PrivateKey(handle: key)
   }

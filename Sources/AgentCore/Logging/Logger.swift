@@ -1,12 +1,13 @@
 /// The daemon's log: every line goes to stderr and, when configured, to
 /// syslog, at or above the configured level. A line is a `LogMessage` (which
-/// cannot hold a `SecretBytes`), then `LogMask` masks anything shaped like a
-/// credential, then `LogSafeText` keeps it to one line of printable ASCII.
+/// cannot hold a `SecretBytes`), then `LogSafeText.line` keeps it to one line
+/// of printable ASCII with anything shaped like a credential masked (`LogMask`),
+/// at most 1,024 characters: the same rule as every CLI diagnostic on stderr.
 ///
 /// stderr lines read `camera-agent: message`, with `error: ` or `warning: `
 /// before the message for those levels; syslog carries the level itself.
 public final class Logger {
-  public static let lineLimit = 1_024
+  public static let lineLimit = LogSafeText.lineLimit
 
   public var level: LogLevel
   private var syslog: SyslogSink?
@@ -26,15 +27,16 @@ public final class Logger {
 
   /// The text a message becomes on every sink.
   public static func render(_ message: LogMessage) -> String {
-    LogSafeText.sanitize(LogMask.apply(message.text), limit: lineLimit)
+    LogSafeText.line(message.text)
   }
 
   public func log(_ level: LogLevel, _ message: LogMessage) {
     guard level.isKept(under: self.level) else { return }
     let line = Self.render(message)
     switch level {
-    case .error, .warning: Console.err("camera-agent: \(level.name): \(line)")
-    default: Console.err("camera-agent: \(line)")
+    // `line` is clean already; Console.err would clean it a second time.
+    case .error, .warning: Console.write(fd: 2, "camera-agent: \(level.name): \(line)\n")
+    default: Console.write(fd: 2, "camera-agent: \(line)\n")
     }
     syslog?.send(line, level: level, now: clock())
   }

@@ -83,7 +83,10 @@ public enum SlotFrame {
     guard area[0..<4].elementsEqual(magic) else { return .interrupted("no frame magic") }
     let length = readLittleEndian(area, at: 4)
     let storedCRC = readLittleEndian(area, at: 8)
-    guard UInt64(length) <= UInt64(area.count) else {
+    // Compared in the field's own width before converting: on a 32-bit board
+    // Int(UInt32) traps above Int32.max, and a torn or forged header can hold
+    // any length. After this, header + length + padding fits in an Int.
+    guard length <= UInt32(clamping: area.count - headerSize) else {
       return .interrupted("length \(length) runs past the end of the \(area.count)-byte area")
     }
     let payloadEnd = headerSize + Int(length)
@@ -118,7 +121,7 @@ public enum SlotFrame {
     // Compared before converting: on a 32-bit board Int(UInt32) traps above
     // Int32.max, and a torn header can hold any length.
     let rawLength = readLittleEndian(area, at: 4)
-    guard UInt64(rawLength) <= UInt64(area.count) else { return nil }
+    guard rawLength <= UInt32(clamping: area.count - headerSize) else { return nil }
     let length = Int(rawLength)
     let marker = markerOffset(payloadCount: length, alignment: alignment)
     guard marker + commitMarker.count <= area.count,

@@ -18,6 +18,16 @@ struct VaultRecord {
   var nonce: [UInt8]
   var sealed: AESGCM.Sealed
 
+  /// The generation a commit after `current` writes, or nil when `current`
+  /// is 2^64 - 1: the counter never wraps (a wrapped generation would lose to
+  /// every older record) and never traps. Vault.commit must use this instead
+  /// of `+ 1` (issue 17).
+  static func generation(after current: UInt64?) -> UInt64? {
+    guard let current else { return 1 }
+    let (next, overflow) = current.addingReportingOverflow(1)
+    return overflow ? nil : next
+  }
+
   static func associatedData(slot: UInt8, generation: UInt64, deviceID: String) -> [UInt8] {
     var out = magic
     out.append(formatVersion)
@@ -53,7 +63,7 @@ struct VaultRecord {
       let idBytes = reader.take(Int(idLength)), let deviceID = String(validating: idBytes, as: UTF8.self),
       DeviceID.isValid(deviceID),
       let nonce = reader.take(AESGCM.nonceSize), let length = reader.uint32(),
-      let ciphertext = reader.take(Int(length)), let tag = reader.take(AESGCM.tagSize), reader.atEnd
+      let ciphertext = reader.take(length: length), let tag = reader.take(AESGCM.tagSize), reader.atEnd
     else { return nil }
     return VaultRecord(
       slot: slot, generation: generation, deviceID: deviceID, nonce: nonce,
@@ -61,7 +71,9 @@ struct VaultRecord {
   }
 }
 
-/// Bounds-checked little-endian reading.
+/// Bounds-checked little-endian reading of bytes from flash (untrusted: a
+/// CRC is not a MAC). No arithmetic here can overflow on a 32-bit board:
+/// counts are compared with what is left, never added to the index first.
 struct ByteReader {
   let bytes: [UInt8]
   var index = 0
@@ -70,10 +82,21 @@ struct ByteReader {
 
   var atEnd: Bool { index == bytes.count }
 
+  /// Bytes not yet read; never negative.
+  var remaining: Int { bytes.count - index }
+
   mutating func take(_ count: Int) -> [UInt8]? {
-    guard count >= 0, index + count <= bytes.count else { return nil }
+    guard count >= 0, count <= remaining else { return nil }
     defer { index += count }
     return Array(bytes[index..<index + count])
+  }
+
+  /// Takes a count read from the record itself. It is compared with what is
+  /// left in its own width before it becomes an `Int`: on armv7 `Int(UInt32)`
+  /// traps above `Int32.max`, and a crafted record can hold any length.
+  mutating func take(length: UInt32) -> [UInt8]? {
+    guard length <= UInt32(clamping: remaining) else { return nil }
+    return take(Int(length))
   }
 
   mutating func byte() -> UInt8? { take(1)?[0] }

@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+
+@testable import AgentCore
+
+/// Replays the inputs kept in Tests/fuzz/regressions/ (each a fault the
+/// fuzzers found, issue 17) through the code that was wrong. The files are
+/// in the fuzz targets' format: for the flash and key targets the first byte
+/// selects the target's mode (0 = the input as is).
+@Suite struct FuzzRegressionTests {
+  static let folder = TestPaths.repository.appendingPathComponent("Tests/fuzz/regressions")
+
+  static func inputs(_ target: String) throws -> [(name: String, bytes: [UInt8])] {
+    let directory = folder.appendingPathComponent(target)
+    let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+    return try names.map { name in
+      (name, Array(try Data(contentsOf: directory.appendingPathComponent(name))))
+    }
+  }
+
+  /// The ciphertext length field of a record, read the way the header lays it out.
+  static func ciphertextLength(_ record: [UInt8]) -> UInt32? {
+    guard record.count > 17 else { return nil }
+    let at = 17 + Int(record[16]) + AESGCM.nonceSize
+    guard record.count >= at + 4 else { return nil }
+    return (0..<4).reduce(UInt32(0)) { $0 | UInt32(record[at + $1]) << UInt32(8 * $1) }
+  }
+
+  @Test func vaultRecordsWithHugeLengthsAreRefused() throws {
+    let kept = try Self.inputs("vault-record")
+    #expect(kept.count >= 3)
+    for (name, bytes) in kept {
+      let record = Array(bytes.dropFirst())
+      let length = try #require(Self.ciphertextLength(record), "\(name)")
+      // What makes each one a 32-bit trap: a length past what a 32-bit Int
+      // holds, or one that overflows index + count there.
+      #expect(length >= 0x7FFF_FFFF, "\(name)")
+      #expect(VaultRecord.parse(record) == nil, "\(name)")
+    }
+  }
+
+  /// The 64-bit face of the same fault: `index + count` overflowed here too
+  /// when a count near Int.max met a non-zero index (the old `take` trapped).
+  @Test func byteReaderNeverAddsBeforeComparing() {
+    var reader = ByteReader([1, 2, 3])
+    #expect(reader.byte() == 1)
+    #expect(reader.take(Int.max) == nil)
+    #expect(reader.take(length: UInt32.max) == nil)
+    #expect(reader.take(length: 2) == [2, 3])
+    #expect(reader.atEnd && reader.take(length: 0) == [])
+    #expect(reader.take(-1) == nil)
+  }
+
+  @Test func slotFramesWithHugeLengthsAreNotRecords() throws {
+    for (name, bytes) in try Self.inputs("slot-frame") {
+      let area = Array(bytes.dropFirst())
+      let content = SlotFrame.parse(area, alignment: 1, allowTrailingBytes: false)
+      if case .record(let payload) = content {
+        // The frame may be intact; the record inside must still be refused.
+        #expect(VaultRecord.parse(payload) == nil, "\(name)")
+      }
+      #expect(SlotFrame.committedMarkerOffset(area).map { $0 <= area.count - 4 } ?? true, "\(name)")
+    }
+  }
+
+  @Test func generationNeverWraps() {
+    #expect(VaultRecord.generation(after: nil) == 1)
+    #expect(VaultRecord.generation(after: 41) == 42)
+    #expect(VaultRecord.generation(after: UInt64.max - 1) == UInt64.max)
+    #expect(VaultRecord.generation(after: UInt64.max) == nil)
+  }
+
+  @Test func mismatchedKeyPairIsRefused() throws {
+    let kept = try Self.inputs("key-import")
+    #expect(!kept.isEmpty)
+    for (name, bytes) in kept {
+      let der = Array(bytes.dropFirst())
+      #expect(throws: CryptoError.self, "\(name)") { try P256PrivateKey.fromDER(SecretBytes(der)) }
+    }
+  }
+
+  /// The same fault made fresh: one key's scalar with another's public point.
+  @Test func anyKeyWithAnotherKeysPointIsRefused() throws {
+    for _ in 0..<8 {
+      let own = try P256PrivateKey.generate().derRepresentation().revealCopy()
+      let other = try P256PrivateKey.generate().derRepresentation().revealCopy()
+      #expect(own.count == 121 && other.count == 121)
+      #expect(throws: Never.self) { try P256PrivateKey.fromDER(SecretBytes(own)) }
+      let mixed = Array(own.dropLast(64)) + Array(other.suffix(64))
+      #expect(throws: CryptoError.self) { try P256PrivateKey.fromDER(SecretBytes(mixed)) }
+    }
+  }
+
+  @Test func keywordsAfterPunctuationAreMasked() throws {
+    let text = String(
+      decoding: try #require(Self.inputs("log-mask").first { $0.name == "prefixed-keywords" }).bytes,
+      as: UTF8.self)
+    let line = LogSafeText.line(text)
+    for secret in ["hunter2", "topsecret", "Abc123", "abc123", "t1", "c1"] {
+      #expect(!line.contains(secret), "\(secret) in \(line)")
+    }
+    #expect(
+      LogSafeText.line("=code=\u{0}") == "=code=[masked]",
+      "the fuzzer's minimized input: the NUL becomes '?', a value")
+  }
+
+  @Test func lineLimitIncludesTheEllipsis() throws {
+    let text = String(
+      decoding: try #require(Self.inputs("log-mask").first { $0.name == "line-limit" }).bytes, as: UTF8.self)
+    #expect(text.utf8.count > LogSafeText.lineLimit)
+    let line = Logger.render("\(text)")
+    #expect(line.utf8.count == 1_024)
+    #expect(line.hasSuffix("..."))
+    // Exactly 1,024 characters are kept whole; one more is cut.
+    let exact = String(repeating: "ab ", count: 341) + "a"
+    #expect(exact.utf8.count == 1_024)
+    #expect(LogSafeText.line(exact) == exact)
+    #expect(LogSafeText.line(exact + "b") == String(repeating: "ab ", count: 340) + "a...")
+  }
+}
