@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Power cuts during refresh-token rotation on the qemu-virt-aarch64 board
-(run through Tests/system/power-cut.sh).
+"""Power cuts during refresh-token rotation on an emulated board (run through
+Tests/system/power-cut.sh [--board qemu-virt-aarch64|armv7-cortex-a7-camera]).
 
 The reference cloud issues 35-second access tokens, so the agent (which
 refreshes 30 s before expiry) rotates its refresh token about every 5 s and
@@ -11,35 +11,53 @@ the agent returns to state=active with no owner approval (no user_code, no
 new device_authorization request at the cloud); the cloud's refresh-token
 family is never revoked (no reuse detection); a report is accepted at the
 end with the surviving session.
+
+How a cut is made depends on the board (board.conf POWER_CUT, see
+Board.power_cut): on qemu-virt-aarch64 QEMU is SIGKILLed (the vault's disk
+image holds what the guest wrote); on armv7-cortex-a7-camera, whose NAND is
+nandsim in the guest's RAM, the guest's power-cut listener freezes the agent
+at the cut, saves the vault partition as it is at that instant, and QEMU is
+then SIGKILLed. There the kernel's erase log (nandsim) gives erase counts per
+block, printed at the end; only the vault's two slot blocks may be erased.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import collections
 import json
 import random
 import sys
 import threading
 import time
 
-from systemlib import (Board, Cloud, ConsoleError, Fatal, Session, factory_provision, install_signal_handlers, log,
-                       report_time, wait_for)
+from systemlib import (BOARDS, DEFAULT_BOARD, Board, BoardDef, Cloud, ConsoleError, Fatal, Session,
+                       factory_provision, install_signal_handlers, log, report_time, wait_for)
 
 DEVICE = "cam-cut-0001"
 ACCESS_TTL = 35
+# Per architecture: the random-cut window (s after QEMU start) and how long
+# a targeted cut waits for a refresh (s after QEMU start). The armmp kernel
+# on an emulated Cortex-A7 boots to the agent in ~15-35 s, the arm64 one in ~3 s.
+WINDOWS = {"aarch64": (1.5, 15.0, 25.0), "armv7": (5.0, 50.0, 90.0)}
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="Tests/system/power-cut.sh", description=__doc__.split("\n\n")[0])
+    p.add_argument("--board", default=DEFAULT_BOARD, choices=BOARDS, help=f"the board (default {DEFAULT_BOARD})")
     p.add_argument("--cuts", type=int, default=20, help="number of power cuts (default 20)")
     p.add_argument("--seed", type=int, help="random seed (default: from the clock, printed)")
-    p.add_argument("--earliest", type=float, default=1.5, help="earliest cut, s after QEMU start (default 1.5)")
-    p.add_argument("--latest", type=float, default=15.0, help="latest cut, s after QEMU start (default 15)")
+    p.add_argument("--earliest", type=float, help="earliest cut, s after QEMU start (default 1.5; armv7 5)")
+    p.add_argument("--latest", type=float, help="latest cut, s after QEMU start (default 15; armv7 50)")
     p.add_argument("--targeted-every", type=int, default=2, metavar="K",
                    help="every Kth cut waits for the cloud to answer a refresh, then cuts 0-150 ms later "
                         "(aiming between the cloud issuing a token and the vault committing it); 0: none (default 2)")
     a = p.parse_args(argv)
+    a.bdef = BoardDef(a.board)
+    earliest, latest, a.refresh_wait = WINDOWS[a.bdef.arch]
+    a.earliest = earliest if a.earliest is None else a.earliest
+    a.latest = latest if a.latest is None else a.latest
     if not 1 <= a.cuts <= 500:
         p.error("--cuts must be 1 to 500")
     if not 0 <= a.earliest < a.latest <= 120:
@@ -65,10 +83,9 @@ def refresh_answered(cloud: Cloud, offset: int) -> tuple[bool, int]:
     return False, offset + end
 
 
-def cut_on_refresh(board: Board, cloud: Cloud, deadline: float, extra: float, result: dict) -> None:
-    """Kills QEMU `extra` s after the cloud answers the next refresh (or at
+def cut_on_refresh(board: Board, pid: int, cloud: Cloud, deadline: float, extra: float, result: dict) -> None:
+    """Cuts the power `extra` s after the cloud answers the next refresh (or at
     `deadline` if none comes)."""
-    pid = board.proc.pid
     try:
         offset = (cloud.dir / "requests.jsonl").stat().st_size
     except OSError:
@@ -83,8 +100,16 @@ def cut_on_refresh(board: Board, cloud: Cloud, deadline: float, extra: float, re
             time.sleep(extra)
             break
         time.sleep(0.002)
-    if board.proc is not None and board.proc.pid == pid:
-        board.proc.kill()
+    result["cut"] = board.power_cut(pid)
+
+
+def erase_counts(board: Board) -> collections.Counter:
+    """Erases per chip erase block over every boot, from the kernel's log
+    (nandsim log=1, saved per boot by the board's init; this boot's saved now)."""
+    rc, out = board.sh("/etc/init.d/board save && cat /backing/nand/erases.boot*", timeout=60)
+    if rc != 0:
+        raise Fatal(f"reading the erase log failed: {out.strip()[-200:]}")
+    return collections.Counter(int(x) for x in out.split() if x.isdigit())
 
 
 class Watch:
@@ -134,12 +159,13 @@ def main(argv=None) -> int:
     rng = random.Random(seed)
     log(f"power-cut: seed {seed} (rerun with --seed {seed}), {args.cuts} cuts, "
         f"each {args.earliest}-{args.latest} s after QEMU start")
-    session = Session("power-cut")
+    bdef = args.bdef
+    session = Session("power-cut", bdef)
     checks, work = session.checks, session.work
     with session:
         cloud = session.cloud = Cloud(session.python, work / "cloud", ["--access-ttl", str(ACCESS_TTL)])
-        Board.build(cloud.ca, work / "img")
-        board = session.board = Board(work / "img", cloud.port, work)
+        Board.build(bdef, cloud.ca, work / "img")
+        board = session.board = Board(bdef, work / "img", cloud.port, work)
 
         # --- one activation, as on the factory line and at the owner's home ----------
         board.boot()
@@ -172,15 +198,17 @@ def main(argv=None) -> int:
                 watch.shell_at = first_shell
             targeted = args.targeted_every > 0 and i % args.targeted_every == 0
             result: dict = {}
+            pid = board.proc.pid
             if targeted:
                 extra = rng.uniform(0, 0.150)
-                moment = (time.time() - board.t_start) + 25.0  # the latest it may wait for a refresh
+                # The latest it may wait for a refresh.
+                moment = max(time.time() - board.t_start + 25.0, args.refresh_wait)
                 killer = threading.Thread(target=cut_on_refresh, daemon=True,
-                                          args=(board, cloud, board.t_start + moment, extra, result))
+                                          args=(board, pid, cloud, board.t_start + moment, extra, result))
             else:
-                pid = board.proc.pid
-                killer = threading.Timer(max(0.0, board.t_start + moment - time.time()),
-                                         lambda p=pid: board.proc and board.proc.pid == p and board.proc.kill())
+                def cut_now(p=pid, r=result):
+                    r["cut"] = board.power_cut(p)
+                killer = threading.Timer(max(0.0, board.t_start + moment - time.time()), cut_now)
                 killer.daemon = True
             killer.start()
             observe(board, watch, board.t_start + moment)
@@ -204,7 +232,8 @@ def main(argv=None) -> int:
                         f"shell {'%.1f s' % watch.shell_at if watch.shell_at else '-'}, "
                         f"active {'%.1f s' % watch.active_at if watch.active_at else '-'}, "
                         f"vault generation {gens}; states {'/'.join(watch.states) or '-'}; "
-                        f"agent's last line: {doing.strip()[:110]}")
+                        f"agent's last line: {doing.strip()[:110]}"
+                        + (f"; cut: {result.get('cut', '-')}" if bdef.power_cut == "freeze" else ""))
             log(rows[-1])
 
         # --- after the last cut ---------------------------------------------------------
@@ -226,6 +255,7 @@ def main(argv=None) -> int:
         live = families[-1] if families else {}
         logs = "".join(p.read_text(errors="replace") for p in sorted(work.glob("agent.boot*.log"))
                        if p.name != "agent.boot1.log")
+        erases = erase_counts(board) if bdef.vault_backend == "mtd" else None
 
         log("")
         checks.check(f"the vault opened at every boot (no 'vault:' error in {args.cuts} boots' logs)",
@@ -246,11 +276,30 @@ def main(argv=None) -> int:
         checks.check("the agent never exited with an error (no supervisor restart)",
                      "exited with status" not in logs,
                      [ln for ln in logs.splitlines() if "exited with status" in ln][:3].__str__())
+        if erases is not None:
+            first = bdef.vault_first_block()
+            vault_blocks = range(first, first + 4)
+            log("power-cut: erase counts per block of the vault partition (chip block: erases), from the kernel's "
+                "nandsim log over every boot: " + ", ".join(f"{b} (vault block {b - first}): {erases[b]}"
+                                                            for b in vault_blocks))
+            outside = {b: n for b, n in erases.items() if b not in vault_blocks}
+            checks.check("no erase outside the vault partition (the agent erases only its own NAND partition)",
+                         not outside, str(outside))
+            checks.check("only the two slot blocks (vault blocks 0 and 1) were erased, both of them",
+                         erases[first + 2] == 0 and erases[first + 3] == 0 and erases[first] > 0 and erases[first + 1] > 0,
+                         str(dict(erases)))
+            frozen = [r for r in rows if "saved=yes" in r]
+            checks.check("every cut of a running agent froze it and saved the NAND (no 'saved=no')",
+                         not any("saved=no" in r or "unreachable" in r for r in rows), "")
+            log(f"power-cut: {len(frozen)} of {args.cuts} cuts froze a running agent and saved the NAND; "
+                "the rest came before the agent had started in that boot (QEMU killed at once)")
         refreshes = cloud.count("/oauth/token", status=200) - 1
         log(f"power-cut: figures: {args.cuts} cuts ({targeted_hits} right after a refresh answer); refresh-token rotations at the cloud {live.get('rotations')} "
             f"(grace uses {live.get('grace_uses')}: cuts between the cloud issuing a token and the vault "
             f"committing it); {refreshes} successful refreshes; vault generation {gen_start} -> {gen_final}; "
-            f"seed {seed}")
+            f"credentials lost: {0 if final.get('refresh_token') == 'present' and not (live or {}).get('revoked_reason') else 'SOME'}; "
+            f"owner re-approvals: {len(approvals) + cloud.count('/oauth/device_authorization') - devauth}; seed {seed}")
+        log(f"power-cut: total test time {time.time() - session.t_begin:.0f} s")
     return session.summary()
 
 
