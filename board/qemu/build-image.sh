@@ -62,7 +62,7 @@ case "$board" in
 esac
 bdir=$repo/board/$board
 [ -r "$bdir/board.conf" ] || die "no board definition $bdir/board.conf"
-EXTRA_MODULES='' EMU_DEFAULT_APPEND='' MOUNT_POINTS=''
+BOARD='' EXTRA_MODULES='' EMU_DEFAULT_APPEND='' MOUNT_POINTS=''
 # shellcheck source=board/qemu-virt-aarch64/board.conf
 . "$bdir/board.conf"
 [ "$BOARD" = "$board" ] || die "$bdir/board.conf names board '$BOARD'"
@@ -124,7 +124,7 @@ machine=$(readelf -h "$binary" | sed -n 's/^ *Machine: *//p')
 conf_value() { sed -n "s/^$1 *= *//p" "$emu/agent.conf" | tail -n 1; }
 for pair in vault_backend:VAULT_BACKEND vault_path:VAULT_PATH key_source:KEY_SOURCE \
   firmware_version_source:FIRMWARE_VERSION_SOURCE; do
-  key=${pair%%:*}; var=${pair#*:}
+  key=${pair%%:*} var=${pair#*:} want=''
   eval "want=\$$var"
   [ "$(conf_value "$key")" = "$want" ] \
     || die "$emu/agent.conf: $key is '$(conf_value "$key")', the board definition says '$want'"

@@ -59,10 +59,12 @@ die() { echo "run-qemu: error: $*" >&2; exit 1; }
 
 case "$board" in ""|*/*|.*) echo "$usage" >&2; exit 64 ;; esac
 [ -r "$repo/board/$board/board.conf" ] || die "no board definition board/$board/board.conf"
-POWER_CUT=kill
+POWER_CUT='kill'
 # shellcheck source=board/qemu-virt-aarch64/board.conf
 . "$repo/board/$board/board.conf"
-[ -n "${QEMU_SYSTEM:-}" ] && [ -n "${HUK_DEVICE:-}" ] || die "board/$board/board.conf has no emulated-board section"
+if [ -z "${QEMU_SYSTEM:-}" ] || [ -z "${HUK_DEVICE:-}" ]; then
+  die "board/$board/board.conf has no emulated-board section"
+fi
 image=${image:-$repo/out/board/$BOARD}
 console=${console:-$image/console.sock}
 agent_log=${agent_log:-$image/agent.log}
@@ -84,6 +86,7 @@ command -v "$QEMU_SYSTEM" >/dev/null 2>&1 \
 command -v socat >/dev/null 2>&1 || die "socat not found (apt-get install socat, or cross/setup-host.sh)"
 rm -f "$console"
 
+# shellcheck disable=SC2054 # commas are QEMU's option separators
 case "$HUK_DEVICE" in
   fw_cfg) key=(-fw_cfg "name=opt/camera/huk,file=$huk") ;;
   virtio-otp)
@@ -94,6 +97,7 @@ esac
 powercut=()
 if [ "$POWER_CUT" = freeze ]; then
   rm -f "$power"
+  # shellcheck disable=SC2054 # commas are QEMU's option separators
   powercut=(-chardev "socket,id=power,path=$power,server=on,wait=off"
     -device virtserialport,chardev=power,name=org.camera-agent.power)
 fi
