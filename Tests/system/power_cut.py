@@ -37,10 +37,16 @@ from systemlib import (BOARDS, DEFAULT_BOARD, Board, BoardDef, Cloud, ConsoleErr
 
 DEVICE = "cam-cut-0001"
 ACCESS_TTL = 35
-# Per architecture: the random-cut window (s after QEMU start) and how long
-# a targeted cut waits for a refresh (s after QEMU start). The armmp kernel
-# on an emulated Cortex-A7 boots to the agent in ~15-35 s, the arm64 one in ~3 s.
-WINDOWS = {"aarch64": (1.5, 15.0, 25.0), "armv7": (5.0, 50.0, 90.0)}
+# Per architecture: what a cut's moment counts from, the random-cut window
+# and how long a targeted cut waits for a refresh. The arm64 kernel boots
+# to the agent in ~3 s, so its moments count from QEMU's start (cuts during
+# the boot included). The armmp kernel on an emulated Cortex-A7 takes 15 s
+# idle and 40-100 s on a loaded 2-core host: a window from QEMU's start
+# would put most cuts before the agent runs (nothing to cut there: the NAND
+# is as the boot restored it), so its moments count from the agent's start
+# in that boot (the supervisor's "starting camera-agent" line).
+WINDOWS = {"aarch64": ("QEMU start", 1.5, 15.0, 25.0), "armv7": ("agent start", 0.5, 20.0, 45.0)}
+AGENT_START_TIMEOUT = 300.0
 
 
 def parse_args(argv):
@@ -48,14 +54,16 @@ def parse_args(argv):
     p.add_argument("--board", default=DEFAULT_BOARD, choices=BOARDS, help=f"the board (default {DEFAULT_BOARD})")
     p.add_argument("--cuts", type=int, default=20, help="number of power cuts (default 20)")
     p.add_argument("--seed", type=int, help="random seed (default: from the clock, printed)")
-    p.add_argument("--earliest", type=float, help="earliest cut, s after QEMU start (default 1.5; armv7 5)")
-    p.add_argument("--latest", type=float, help="latest cut, s after QEMU start (default 15; armv7 50)")
+    p.add_argument("--earliest", type=float,
+                   help="earliest cut, s after QEMU start (default 1.5; armv7: after the agent's start, 0.5)")
+    p.add_argument("--latest", type=float,
+                   help="latest cut, s after QEMU start (default 15; armv7: after the agent's start, 20)")
     p.add_argument("--targeted-every", type=int, default=2, metavar="K",
                    help="every Kth cut waits for the cloud to answer a refresh, then cuts 0-150 ms later "
                         "(aiming between the cloud issuing a token and the vault committing it); 0: none (default 2)")
     a = p.parse_args(argv)
     a.bdef = BoardDef(a.board)
-    earliest, latest, a.refresh_wait = WINDOWS[a.bdef.arch]
+    a.origin, earliest, latest, a.refresh_wait = WINDOWS[a.bdef.arch]
     a.earliest = earliest if a.earliest is None else a.earliest
     a.latest = latest if a.latest is None else a.latest
     if not 1 <= a.cuts <= 500:
@@ -83,13 +91,46 @@ def refresh_answered(cloud: Cloud, offset: int) -> tuple[bool, int]:
     return False, offset + end
 
 
-def cut_on_refresh(board: Board, pid: int, cloud: Cloud, deadline: float, extra: float, result: dict) -> None:
+def agent_started(board: Board, pid: int) -> float | None:
+    """Host time at which this boot's agent log first shows the supervisor
+    starting the agent (the log is stamped in the guest; the host sees the
+    line when QEMU writes it), or None if the boot ends or never gets there."""
+    deadline = time.time() + AGENT_START_TIMEOUT
+    while time.time() < deadline:
+        if board.proc is None or board.proc.pid != pid or board.proc.poll() is not None:
+            return None
+        if "camera-agent supervisor: starting" in board.log_text():
+            return time.time()
+        time.sleep(0.05)
+    return None
+
+
+def cut_after_agent_start(board: Board, pid: int, delay: float, result: dict) -> None:
+    """Cuts the power `delay` s after the agent started in this boot."""
+    result["delay"] = delay
+    started = agent_started(board, pid)
+    if started is not None:
+        result["agent_at"] = started - board.t_start
+        time.sleep(max(0.0, started + delay - time.time()))
+    result["cut"] = board.power_cut(pid)
+
+
+def cut_on_refresh(board: Board, pid: int, cloud: Cloud, deadline: float, extra: float, result: dict,
+                   after_agent: float | None = None) -> None:
     """Cuts the power `extra` s after the cloud answers the next refresh (or at
-    `deadline` if none comes)."""
+    `deadline` if none comes). after_agent: the deadline is that many s after
+    the agent's start in this boot instead."""
     try:
         offset = (cloud.dir / "requests.jsonl").stat().st_size
     except OSError:
         offset = 0
+    if after_agent is not None:
+        started = agent_started(board, pid)
+        if started is None:
+            result["cut"] = board.power_cut(pid)
+            return
+        result["agent_at"] = started - board.t_start
+        deadline = started + after_agent
     while time.time() < deadline:
         try:
             seen, offset = refresh_answered(cloud, offset)
@@ -158,7 +199,7 @@ def main(argv=None) -> int:
     seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000
     rng = random.Random(seed)
     log(f"power-cut: seed {seed} (rerun with --seed {seed}), {args.cuts} cuts, "
-        f"each {args.earliest}-{args.latest} s after QEMU start")
+        f"each {args.earliest}-{args.latest} s after {args.origin}")
     bdef = args.bdef
     session = Session("power-cut", bdef)
     checks, work = session.checks, session.work
@@ -199,12 +240,22 @@ def main(argv=None) -> int:
             targeted = args.targeted_every > 0 and i % args.targeted_every == 0
             result: dict = {}
             pid = board.proc.pid
+            by_agent = args.origin == "agent start"
             if targeted:
                 extra = rng.uniform(0, 0.150)
                 # The latest it may wait for a refresh.
-                moment = max(time.time() - board.t_start + 25.0, args.refresh_wait)
+                moment = time.time() - board.t_start + args.refresh_wait
                 killer = threading.Thread(target=cut_on_refresh, daemon=True,
-                                          args=(board, pid, cloud, board.t_start + moment, extra, result))
+                                          args=(board, pid, cloud, board.t_start + moment, extra, result,
+                                                args.refresh_wait if by_agent else None))
+                if by_agent:
+                    moment = AGENT_START_TIMEOUT + args.refresh_wait + 60
+            elif by_agent:
+                if i == 1:
+                    moment = rng.uniform(0, args.latest - args.earliest)
+                killer = threading.Thread(target=cut_after_agent_start, daemon=True,
+                                          args=(board, pid, moment, result))
+                moment = AGENT_START_TIMEOUT + args.latest + 60  # observe until the cut ends the boot
             else:
                 def cut_now(p=pid, r=result):
                     r["cut"] = board.power_cut(p)
@@ -228,6 +279,10 @@ def main(argv=None) -> int:
                 how = (f"{extra * 1000:3.0f} ms after the cloud answered a refresh" if result.get("refresh_seen")
                        else "no refresh seen: at the deadline")
                 targeted_hits += 1 if result.get("refresh_seen") else 0
+            if "delay" in result:
+                how += f" {result['delay']:.1f} s after the agent's start"
+            if "agent_at" in result:
+                how += f", agent started {result['agent_at']:.1f} s after boot"
             rows.append(f"  cut {i:2}/{args.cuts}: {cut_at:5.1f} s after boot ({how}); "
                         f"shell {'%.1f s' % watch.shell_at if watch.shell_at else '-'}, "
                         f"active {'%.1f s' % watch.active_at if watch.active_at else '-'}, "
