@@ -87,6 +87,8 @@ def main(argv=None) -> int:
             checks.check(f"{bdef.vault_path} is root:camera-agent 0660 (the board's mdev.conf); the key root:camera-agent 0440",
                          board.sh(f"stat -c '%a %u %g' {bdef.vault_path} {bdef.key_path}")[1].split()
                          == ["660", "0", "100", "440", "0", "100"])
+            checks.check("mdev -s kept /dev/null, /dev/zero and /dev/urandom 0666 (usable by the unprivileged agent)",
+                         board.sh("stat -c %a /dev/null /dev/zero /dev/urandom")[1].split() == ["666"] * 3)
         wait_for("the agent to report 'not provisioned'", lambda: "not provisioned" in board.log_text(), 30)
         checks.check("unprovisioned agent waits: state=unprovisioned",
                      board.agent_state().get("state") == "unprovisioned")
