@@ -29,11 +29,14 @@
 #      jitter, an abandoned device's decaying load, the pairing trigger
 #   9. the factory provisioning station (board/factory/factory-provision.py)
 #      driving hosted and aarch64 boards against the reference cloud
-#  10. the emulated camera (qemu-system-aarch64, Debian arm64 kernel,
-#      busybox init, HUK from fw_cfg, ext4 data disk, network only to the
-#      cloud on loopback): provisioned over its serial console by the factory
-#      station, activation, reports, mass logout, re-activation, reboot; then
-#      20 power cuts (SIGKILL of QEMU) during token rotations
+#  10. the emulated camera boards (board/qemu/, network only to the cloud on
+#      loopback, provisioned over the serial console by the factory station,
+#      activation, reports, mass logout, re-activation, reboot; then power
+#      cuts during token rotations): qemu-virt-aarch64 (Debian arm64 kernel,
+#      HUK from fw_cfg, vault on an ext4 data disk; 20 cuts, SIGKILL of QEMU)
+#      and armv7-cortex-a7-camera (Debian armmp kernel, vault on raw NAND
+#      /dev/mtd4 in nandsim, OTP key at the board's sysfs path, the agent
+#      unprivileged; 8 cuts: the agent frozen, NAND saved, QEMU SIGKILLed)
 #  11. the vault bench (prints figures)
 #  12. the reference cloud's own test suite
 set -eu
@@ -102,11 +105,19 @@ stage "factory provisioning station: hosted boards, and aarch64 boards under qem
 Tests/blackbox/factory.sh hosted
 Tests/blackbox/factory.sh aarch64
 
-stage "the emulated camera board: boot, factory provisioning over the serial console, lifecycle, reboot"
-Tests/system/board-boot.sh
+stage "the emulated aarch64 camera board: boot, factory provisioning over the serial console, lifecycle, reboot"
+Tests/system/board-boot.sh --board qemu-virt-aarch64
 
-stage "the emulated camera board: 20 power cuts during token rotations"
-Tests/system/power-cut.sh --cuts 20
+stage "the emulated aarch64 camera board: 20 power cuts during token rotations"
+Tests/system/power-cut.sh --board qemu-virt-aarch64 --cuts 20
+
+stage "the emulated armv7 camera board (raw NAND vault, OTP key, unprivileged agent): boot, factory provisioning, lifecycle, reboot"
+Tests/system/board-boot.sh --board armv7-cortex-a7-camera
+
+# 8 cuts, not 20: each armv7 boot costs 15-60 s of emulation (20 cuts: see
+# board/armv7-cortex-a7-camera/README.md for a measured run).
+stage "the emulated armv7 camera board: 8 power cuts during token rotations on raw NAND"
+Tests/system/power-cut.sh --board armv7-cortex-a7-camera --cuts 8
 
 stage "vault bench (figures, not assertions)"
 swift build -c release --product vault-bench

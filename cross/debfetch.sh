@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # deb_fetch: Debian packages of another architecture, downloaded through the
 # system's own apt sources with a private apt state and unpacked with
-# dpkg-deb -x (sourced, not run). Used by board/qemu-virt-aarch64/build-image.sh,
+# dpkg-deb -x (sourced, not run). Used by board/qemu/build-image.sh,
 # Tests/blackbox/mtd-nandsim.sh and Tests/blackbox/faketime.sh; cross/sysroot.sh
 # has its own, larger variant (dependency closure, strict mode, a log file).
 #

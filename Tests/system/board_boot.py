@@ -1,40 +1,60 @@
 #!/usr/bin/env python3
-"""System test of the whole board (run through Tests/system/board-boot.sh):
-build the qemu-virt-aarch64 image, start the reference cloud on loopback,
+"""System test of the whole board (run through Tests/system/board-boot.sh
+[--board qemu-virt-aarch64|armv7-cortex-a7-camera]): build the board's
+emulated image (board/qemu/build-image.sh), start the reference cloud on loopback,
 boot the board, provision it over the serial console with the factory
 station (board/factory/factory-provision.py: provision, register, verify,
 reload, audit line; a re-run changes nothing), activate (owner approval),
 first report, mass logout and re-activation, then a clean reboot after which
 the vault opens at the same generation and the agent is active again without
-the owner. Prints boot-to-shell and boot-to-first-report.
+the owner. Prints boot-to-shell and boot-to-first-report. On the armv7
+board also: the vault on the raw NAND partition /dev/mtd4 (nandsim with the
+board's layout), the OTP key at the board's sysfs path, the agent running as
+camera-agent with no_new_privs, and the NAND image saved at the clean
+power-off scanned for secrets.
 """
 
 from __future__ import annotations
 
 import gzip
+import subprocess
 import sys
 import time
 
-from systemlib import (VERSION_ID, Board, Cloud, Session, factory_provision, install_signal_handlers, log, report_time,
-                       scan_for, wait_for)
+from systemlib import (Board, BoardDef, Cloud, Session, board_argument, factory_provision, install_signal_handlers,
+                       log, report_time, scan_for, wait_for)
 
-DEVICE = "cam-qemu-0001"
+DEVICES = {"qemu-virt-aarch64": "cam-qemu-0001", "armv7-cortex-a7-camera": "cam-a7-0001"}
 
 
-def main() -> int:
+def nand_image(data_img) -> bytes:
+    """The vault partition as the board saved it on its backing disk
+    (nand/vault.img in the ext4 image; e2fsprogs' debugfs reads it)."""
+    out = subprocess.run(["debugfs", "-R", "cat /nand/vault.img", str(data_img)], capture_output=True)
+    return out.stdout if out.returncode == 0 else b""
+
+
+def main(argv=None) -> int:
+    name, rest = board_argument(sys.argv[1:] if argv is None else argv)
+    if rest:
+        print("usage: Tests/system/board-boot.sh [--board qemu-virt-aarch64|armv7-cortex-a7-camera]", file=sys.stderr)
+        return 64
+    bdef = BoardDef(name)
+    DEVICE = DEVICES[name]
+    nand = bdef.vault_backend == "mtd"
     install_signal_handlers()
-    session = Session("board-boot", tail_agent_logs=True)
+    session = Session("board-boot", bdef, tail_agent_logs=True)
     checks, work = session.checks, session.work
     with session:
         cloud = session.cloud = Cloud(session.python, work / "cloud", [])
         log(f"board-boot: reference cloud at {cloud.url} (the guest sees https://192.0.2.100)")
         t = time.time()
-        out = Board.build(cloud.ca, work / "img")
+        out = Board.build(bdef, cloud.ca, work / "img")
         for line in out.splitlines():
             if any(k in line for k in ("shared libraries", "initramfs:", "camera-agent:", "data disk")):
                 log("  " + line)
         log(f"board-boot: image built in {time.time() - t:.1f} s")
-        board = session.board = Board(work / "img", cloud.port, work)
+        board = session.board = Board(bdef, work / "img", cloud.port, work)
 
         # --- first boot: unprovisioned ------------------------------------------
         board.boot()
@@ -45,18 +65,41 @@ def main() -> int:
         checks.check("the console shell does not echo input or print prompts",
                      board.sh("echo one; echo two") == (0, "one\ntwo\n"))
         checks.check("a failing command's status comes back", board.sh("false")[0] == 1)
-        checks.check("data disk mounted on /data, boot 1", board.sh("cat /data/boot_count")[1].strip() == "1")
+        checks.check(f"data disk mounted on {bdef.data_mount}, boot 1",
+                     board.sh(f"cat {bdef.data_mount}/boot_count")[1].strip() == "1")
         checks.check("guest clock is close to the host's",
                      abs(int(board.sh("date +%s")[1].strip()) - time.time()) < 30)
-        huk = (work / "img" / "huk.bin").read_bytes()
-        checks.check("HUK visible through fw_cfg (32 bytes) and not in the initramfs",
-                     board.sh("wc -c </sys/firmware/qemu_fw_cfg/by_name/opt/camera/huk/raw")[1].strip() == "32"
-                     and huk not in gzip.decompress((work / "img" / "initrd.gz").read_bytes()))
+        huk = (work / "img" / "huk.bin").read_bytes()[:32]
+        rc_k, guest_key = board.sh(f"od -An -v -tx1 {bdef.key_path} | tr -d ' \\n'; echo")
+        checks.check(f"HUK at {bdef.key_path} ({bdef.huk_device}): the host's 32 bytes, and not in the initramfs",
+                     rc_k == 0 and guest_key.strip() == huk.hex()
+                     and huk not in gzip.decompress((work / "img" / "initrd.gz").read_bytes()), guest_key[:80])
+        if nand:
+            mtd = bdef.vault_path.removeprefix("/dev/")
+            rc_m, mtdinfo = board.sh(f"grep '^{mtd}:' /proc/mtd; cat /sys/class/mtd/{mtd}/type"
+                                     f" /sys/class/mtd/{mtd}/writesize /sys/class/mtd/{mtd}/oobsize")
+            checks.check(f"{bdef.vault_path}: raw NAND, 512 KiB partition of 128 KiB erase blocks, 2 KiB pages, 64-byte OOB",
+                         rc_m == 0 and mtdinfo.split()[1:3] == ["00080000", "00020000"]
+                         and mtdinfo.split()[-3:] == ["nand", "2048", "64"], mtdinfo)
+            checks.check("the board's partition layout: six NAND partitions, mtd4 at 7.75 MiB",
+                         board.sh("grep -c '^mtd[0-5]:' /proc/mtd; cat /sys/class/mtd/mtd4/offset")[1].split()
+                         == ["6", str(bdef.vault_first_block() * bdef.erase_kib * 1024)])
+            checks.check(f"{bdef.vault_path} is root:camera-agent 0660 (the board's mdev.conf); the key root:camera-agent 0440",
+                         board.sh(f"stat -c '%a %u %g' {bdef.vault_path} {bdef.key_path}")[1].split()
+                         == ["660", "0", "100", "440", "0", "100"])
+            checks.check("mdev -s kept /dev/null, /dev/zero and /dev/urandom 0666 (usable by the unprivileged agent)",
+                         board.sh("stat -c %a /dev/null /dev/zero /dev/urandom")[1].split() == ["666"] * 3)
         wait_for("the agent to report 'not provisioned'", lambda: "not provisioned" in board.log_text(), 30)
         checks.check("unprovisioned agent waits: state=unprovisioned",
                      board.agent_state().get("state") == "unprovisioned")
         checks.check("the guest reaches nothing but the cloud (restrict=on)",
                      board.sh("nc -w 2 192.0.2.2 22 </dev/null")[0] != 0)
+        if bdef.run_as:
+            rc_p, proc = board.sh("grep -E '^(Uid|Gid|NoNewPrivs|CapEff):' /proc/$(cat /run/camera-agent/camera-agent.pid)/status")
+            fields = {ln.split(":")[0]: ln.split(":", 1)[1].split() for ln in proc.splitlines() if ":" in ln}
+            checks.check(f"the agent runs as {bdef.run_as} (uid 100), no_new_privs, no capabilities",
+                         rc_p == 0 and fields.get("Uid") == ["100"] * 4 and fields.get("Gid") == ["100"] * 4
+                         and fields.get("NoNewPrivs") == ["1"] and fields.get("CapEff") == ["0000000000000000"], proc)
 
         # --- the factory station over the serial console (its after_provision ------
         # --- step is the init script's reload: SIGHUP) -----------------------------
@@ -71,8 +114,8 @@ def main() -> int:
         first_report = report_time(cloud, DEVICE, 1) - board.t_start
         dev = cloud.device(DEVICE)
         report = dev.get("last_report") or {}
-        checks.check(f"the cloud holds the report: firmware {VERSION_ID}, no schema problems",
-                     (report.get("report") or {}).get("firmware_version") == VERSION_ID
+        checks.check(f"the cloud holds the report: firmware {bdef.version_id}, no schema problems",
+                     (report.get("report") or {}).get("firmware_version") == bdef.version_id
                      and not report.get("schema_problems"), str(report)[:300])
         wait_for("state=active", lambda: board.agent_state().get("state") == "active", 30)
         jkt1 = dev.get("current_jkt")
@@ -117,7 +160,7 @@ def main() -> int:
         board.boot()
         shell2 = board.wait_shell()
         log(f"board-boot: boot 2: shell answered {shell2:.1f} s after QEMU start")
-        checks.check("data disk survived: boot 2", board.sh("cat /data/boot_count")[1].strip() == "2")
+        checks.check("data disk survived: boot 2", board.sh(f"cat {bdef.data_mount}/boot_count")[1].strip() == "2")
         wait_for("state=active after the reboot", lambda: board.agent_state().get("state") in ("active",), 60)
         st3 = board.kv("camera-agent status")
         checks.check(f"vault opens at the same generation after the reboot ({st3.get('generation')})",
@@ -141,8 +184,17 @@ def main() -> int:
         disk = (work / "img" / "data.img").read_bytes()
         checks.check(f"no token ({len(tokens)} checked), HUK or private key in the agent logs or syslog",
                      len(tokens) >= 4 and not scan_for(logs, needles), str(scan_for(logs, needles)))
-        checks.check("the scanned disk image holds the vault (slot0.rec, slot1.rec entries)",
-                     b"slot0.rec" in disk and b"slot1.rec" in disk)
+        if nand:
+            image = nand_image(work / "img" / "data.img")
+            block = bdef.erase_kib * 1024
+            checks.check("the NAND vault partition saved at power-off: 512 KiB, records in erase blocks 0 and 1",
+                         len(image) == 4 * block and image[:block].strip(b"\xff") != b""
+                         and image[block:2 * block].strip(b"\xff") != b"", f"{len(image)} bytes")
+            checks.check("no token, HUK or private key on the raw NAND vault partition",
+                         len(image) > 0 and not scan_for(image, needles), str(scan_for(image, needles)))
+        else:
+            checks.check("the scanned disk image holds the vault (slot0.rec, slot1.rec entries)",
+                         b"slot0.rec" in disk and b"slot1.rec" in disk)
         checks.check("no token, HUK or private key anywhere on the data disk image",
                      not scan_for(disk, needles), str(scan_for(disk, needles)))
 

@@ -1,41 +1,48 @@
 #!/usr/bin/env bash
-# Builds the qemu-virt-aarch64 camera board image: Debian bookworm's arm64
-# kernel, a gzip'd newc initramfs (busybox-static, BusyBox init, the kernel
-# modules the board needs, camera-agent with exactly the shared libraries it
-# needs, the board files), a persistent ext4 data disk and a per-board HUK.
+# Builds the image of an emulated camera board (one tool for every board;
+# the board's facts come from board/<board>/board.conf): Debian bookworm's
+# kernel for the board's architecture, a gzip'd newc initramfs (busybox-static,
+# BusyBox init, the kernel modules the board needs, camera-agent with exactly
+# the shared libraries it needs, the shared rootfs of board/qemu/rootfs and
+# the board's own files), a persistent ext4 data disk and a per-board HUK.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-usage="usage: board/qemu-virt-aarch64/build-image.sh --ca CA.pem [--out DIR] [--binary PATH] [--version-id V] [--data-size MiB] [--new-data-disk] [--fetch-only]"
+usage="usage: board/qemu/build-image.sh --board BOARD --ca CA.pem [--out DIR] [--binary PATH] [--version-id V] [--data-size MiB] [--new-data-disk] [--fetch-only]"
 help() {
   echo "$usage"
-  cat <<'EOF'
+  cat <<'EOF2'
 
+  --board BOARD     a folder under board/ with a board.conf that has the
+                    emulated-board section (qemu-virt-aarch64,
+                    armv7-cortex-a7-camera)
   --ca CA.pem       CA bundle the cloud's certificate chains to; baked into the
                     image as /etc/camera-agent/ca.pem (required unless --fetch-only)
-  --out DIR         output folder (default <repo>/out/board/qemu-virt-aarch64)
-  --binary PATH     the aarch64 camera-agent (default out/aarch64/camera-agent;
-                    built with cross/build.sh aarch64 when missing)
-  --version-id V    VERSION_ID of the image's /etc/os-release (default: board.conf)
+  --out DIR         output folder (default <repo>/out/board/BOARD)
+  --binary PATH     the board's camera-agent (default out/ARCH/camera-agent;
+                    built with cross/build.sh ARCH when missing)
+  --version-id V    the firmware version in the image (default: board.conf)
   --data-size MiB   size of a new data disk (default 64)
   --new-data-disk   replace an existing data disk (erases the vault!)
   --fetch-only      only download and unpack the kernel and busybox (cached)
 
 Writes DIR/vmlinuz, DIR/initrd.gz, DIR/data.img (only when missing: it holds
-the vault and survives rebuilds) and DIR/huk.bin (32 random bytes, mode 0600,
-only when missing: the board's hardware-unique key, given to QEMU with -fw_cfg,
-never put in the image). The kernel and busybox-static .debs are downloaded
-once through the system's own apt sources with a private apt state and cached
-in <repo>/.cache/board/aarch64.
-EOF
+the vault, or on a NAND board the saved vault partition, and survives
+rebuilds) and DIR/huk.bin (32 random bytes, mode 0600, only when missing: the
+board's hardware-unique key, given to QEMU as a fw_cfg blob or a read-only
+OTP disk, never put in the image). The kernel and busybox-static .debs are
+downloaded once through the system's own apt sources with a private apt
+state and cached in <repo>/.cache/board/KERNEL_CACHE.
+EOF2
 }
 
-ca='' out=$repo/out/board/qemu-virt-aarch64 binary=$repo/out/aarch64/camera-agent
+board='' ca='' out='' binary=''
 version_id='' data_mib=64 new_disk=no fetch_only=no
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) help; exit 0 ;;
+    --board) board=${2:?--board needs a name}; shift 2 ;;
     --ca) ca=${2:?--ca needs a file}; shift 2 ;;
     --out) out=${2:?--out needs a folder}; shift 2 ;;
     --binary) binary=${2:?--binary needs a path}; shift 2 ;;
@@ -50,8 +57,22 @@ done
 say() { echo "build-image: $*"; }
 die() { echo "build-image: error: $*" >&2; exit 1; }
 
+case "$board" in
+  ""|*/*|.*) echo "$usage" >&2; exit 64 ;;
+esac
+bdir=$repo/board/$board
+[ -r "$bdir/board.conf" ] || die "no board definition $bdir/board.conf"
+BOARD='' EXTRA_MODULES='' EMU_DEFAULT_APPEND='' MOUNT_POINTS=''
 # shellcheck source=board/qemu-virt-aarch64/board.conf
-. "$here/board.conf"
+. "$bdir/board.conf"
+[ "$BOARD" = "$board" ] || die "$bdir/board.conf names board '$BOARD'"
+for v in ARCH DEB_ARCH MULTIARCH LOADER ELF_MACHINE QEMU_SYSTEM KERNEL_FLAVOUR KERNEL_CACHE EMU_DIR \
+  HUK_DEVICE MODULES VAULT_BACKEND VAULT_PATH KEY_SOURCE FIRMWARE_VERSION_SOURCE VERSION_ID; do
+  eval "[ -n \"\${$v:-}\" ]" || die "$bdir/board.conf has no $v: not an emulated board"
+done
+emu=$bdir/$EMU_DIR
+out=${out:-$repo/out/board/$BOARD}
+binary=${binary:-$repo/out/$ARCH/camera-agent}
 version_id=${version_id:-$VERSION_ID}
 case "$version_id" in
   ""|*[!A-Za-z0-9._+~-]*) die "--version-id must be 1-64 of A-Z a-z 0-9 . _ + - ~ (the agent refuses anything else)" ;;
@@ -74,14 +95,14 @@ for tool in apt-get apt-cache dpkg-deb strings find sort stat; do
 done
 
 # --- guest kernel and busybox (downloaded once, cached) -------------------------
-cache=$repo/.cache/board/$ARCH
+cache=$repo/.cache/board/$KERNEL_CACHE
 root=$cache/root
-if ! ls "$root"/boot/vmlinuz-6.1.0-*-"$DEB_ARCH" >/dev/null 2>&1 || [ ! -x "$root/bin/busybox" ]; then
-  DEB_FETCH_TAG=build-image deb_fetch --kernel "$DEB_ARCH" "$DEB_ARCH" "$cache" "$root" busybox-static || exit 1
+if ! ls "$root"/boot/vmlinuz-6.1.0-*-"$KERNEL_FLAVOUR" >/dev/null 2>&1 || [ ! -x "$root/bin/busybox" ]; then
+  DEB_FETCH_TAG=build-image deb_fetch --kernel "$KERNEL_FLAVOUR" "$DEB_ARCH" "$cache" "$root" busybox-static || exit 1
 else
   say "kernel and busybox: cached in $cache"
 fi
-kernel=$(find "$root/boot" -name "vmlinuz-6.1.0-*-$DEB_ARCH" | sort -V | tail -n 1)
+kernel=$(find "$root/boot" -name "vmlinuz-6.1.0-*-$KERNEL_FLAVOUR" | sort -V | tail -n 1)
 kver=${kernel##*/vmlinuz-}
 moddir=$root/lib/modules/$kver
 [ -d "$moddir" ] || die "no modules for $kver in $root"
@@ -96,14 +117,26 @@ if [ ! -x "$binary" ]; then
 fi
 [ -e "$sysroot$LOADER" ] || die "no $DEB_ARCH sysroot at $sysroot (run cross/sysroot.sh $DEB_ARCH)"
 machine=$(readelf -h "$binary" | sed -n 's/^ *Machine: *//p')
-[ "$machine" = AArch64 ] || die "$binary is not an AArch64 binary (readelf: $machine)"
+[ "$machine" = "$ELF_MACHINE" ] || die "$binary is not an $ELF_MACHINE binary (readelf: $machine)"
+
+# The emulated board's agent.conf must name the board definition's vault, key
+# and firmware-version source (only the cloud and test timings may differ).
+conf_value() { sed -n "s/^$1 *= *//p" "$emu/agent.conf" | tail -n 1; }
+for pair in vault_backend:VAULT_BACKEND vault_path:VAULT_PATH key_source:KEY_SOURCE \
+  firmware_version_source:FIRMWARE_VERSION_SOURCE; do
+  key=${pair%%:*} var=${pair#*:} want=''
+  eval "want=\$$var"
+  [ "$(conf_value "$key")" = "$want" ] \
+    || die "$emu/agent.conf: $key is '$(conf_value "$key")', the board definition says '$want'"
+done
 
 # --- initramfs -----------------------------------------------------------------
 mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 ird=$work/initramfs
-mkdir -p "$ird"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,run,tmp,data,root,lib/modules,"lib/$MULTIARCH",etc/camera-agent,etc/default,var/log}
+mkdir -p "$ird"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,run,tmp,root,lib/modules,"lib/$MULTIARCH",etc/camera-agent,etc/default,var/log}
+for m in $MOUNT_POINTS; do mkdir -p "$ird$m"; done
 chmod 1777 "$ird/tmp"
 chmod 0700 "$ird/root"
 cp "$root/bin/busybox" "$ird/bin/busybox"
@@ -133,6 +166,16 @@ add_module() {
 for m in $MODULES; do add_module "$m"; done
 printf '%s\n' "${modorder[@]}" >"$ird/lib/modules/load-order"
 say "kernel $kver; modules in load order: ${modorder[*]}"
+if [ -n "$EXTRA_MODULES" ]; then
+  # Loaded by the board's own init (with parameters); their dependencies, if
+  # any, must be in MODULES.
+  for m in $EXTRA_MODULES; do
+    ko=$(find_module "$m")
+    [ -n "$ko" ] || die "module $m not found under $moddir"
+    cp "$ko" "$ird/lib/modules/$m.ko"
+  done
+  say "modules loaded by the board's init: $EXTRA_MODULES"
+fi
 
 # The binary, the loader, and each shared library it needs (NEEDED, recursively).
 cp "$binary" "$ird/usr/bin/camera-agent"
@@ -163,16 +206,34 @@ lib_bytes=$((lib_bytes + $(stat -c %s "$ird$LOADER")))
 say "shared libraries (${#libs[@]} + loader, $((lib_bytes / 1024)) KiB): $(printf '%s\n' "${libs[@]}" | sort | tr '\n' ' ')"
 say "camera-agent: $(stat -c %s "$binary") bytes"
 
-# Board files.
+# Board files: the shared rootfs, then the board's own (its init hook,
+# passwd/group), then the board definition's installed files.
 cp -R "$here/rootfs/." "$ird/"
+cp -R "$emu/rootfs/." "$ird/"
 cp "$repo/board/common/S90camera-agent" "$ird/etc/init.d/S90camera-agent"
-cp "$here/camera-agent.default" "$ird/etc/default/camera-agent"
+cp "$bdir/camera-agent.default" "$ird/etc/default/camera-agent"
+if [ -n "$EMU_DEFAULT_APPEND" ]; then
+  printf '# Added by board/qemu/build-image.sh for the emulated board (board.conf EMU_DEFAULT_APPEND):\n%s\n' \
+    "$EMU_DEFAULT_APPEND" >>"$ird/etc/default/camera-agent"
+fi
+[ ! -e "$bdir/mdev.conf" ] || cp "$bdir/mdev.conf" "$ird/etc/board-mdev.conf"
+cp "$bdir/board.conf" "$ird/etc/board.conf"
 chmod 0755 "$ird"/etc/init.d/* "$ird/usr/share/udhcpc/default.script"
-cp "$here/agent.conf" "$ird/etc/camera-agent/agent.conf"
+cp "$emu/agent.conf" "$ird/etc/camera-agent/agent.conf"
 cp "$ca" "$ird/etc/camera-agent/ca.pem"
-chmod 0644 "$ird/etc/camera-agent/agent.conf" "$ird/etc/camera-agent/ca.pem"
+chmod 0644 "$ird/etc/camera-agent/agent.conf" "$ird/etc/camera-agent/ca.pem" "$ird/etc/board.conf"
 printf 'NAME="CamOS"\nID=camos\nPRETTY_NAME="CamOS %s (%s)"\nVERSION_ID=%s\n' \
   "$version_id" "$BOARD" "$version_id" >"$ird/etc/os-release"
+# A vendor key=value firmware file when the board reads its version from one.
+case "$FIRMWARE_VERSION_SOURCE" in
+  keyvalue:*)
+    kv=${FIRMWARE_VERSION_SOURCE#keyvalue:}
+    kv_file=${kv%:*} kv_key=${kv##*:}
+    mkdir -p "$ird$(dirname "$kv_file")"
+    printf '# Written by the image build.\n%s=%s\nBOARD=%s\n' "$kv_key" "$version_id" "$BOARD" >"$ird$kv_file"
+    chmod 0644 "$ird$kv_file"
+    ;;
+esac
 printf '%s\n' "$BOARD" >"$ird/etc/hostname"
 
 (cd "$ird" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9 >"$work/initrd.gz")
@@ -192,8 +253,12 @@ else
   say "data disk: $out/data.img (kept: it holds the vault)"
 fi
 if [ ! -e "$out/huk.bin" ]; then
-  (umask 077 && head -c 32 /dev/urandom >"$out/huk.bin.partial" && mv "$out/huk.bin.partial" "$out/huk.bin")
-  say "HUK: $out/huk.bin (new, 32 random bytes, mode 0600)"
+  # An OTP board's key comes as a 512-byte fuse bank on a read-only virtio
+  # disk (a disk is whole sectors): the key is its first 32 bytes.
+  (umask 077 && head -c 32 /dev/urandom >"$out/huk.bin.partial" \
+    && { [ "$HUK_DEVICE" != virtio-otp ] || truncate -s 512 "$out/huk.bin.partial"; } \
+    && mv "$out/huk.bin.partial" "$out/huk.bin")
+  say "HUK: $out/huk.bin (new, 32 random bytes$([ "$HUK_DEVICE" != virtio-otp ] || echo ' in a 512-byte OTP bank'), mode 0600)"
 else
   [ "$(stat -c %a "$out/huk.bin")" = 600 ] || die "$out/huk.bin must be mode 0600"
   say "HUK: $out/huk.bin (kept)"

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Run shell commands on the qemu-virt-aarch64 board over its serial console.
+"""Run shell commands on an emulated camera board over its serial console.
 
 Standard library only. The console (run-qemu.sh --console SOCK) is a unix
 stream socket carrying the guest's ttyAMA0, where a root BusyBox shell runs
-with terminal echo off and empty prompts (see README.md, "serial console").
+with terminal echo off and empty prompts (see board/qemu/README.md, "serial console").
 A command is sent as one line
 
     echo __BEGIN_<id>__; { CMD ; } </dev/null 2>&1; echo __END_<id>__ $?

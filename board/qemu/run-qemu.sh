@@ -1,26 +1,33 @@
 #!/usr/bin/env bash
-# Boots the qemu-virt-aarch64 camera board built by build-image.sh.
+# Boots an emulated camera board built by board/qemu/build-image.sh (one tool
+# for every board; the board's facts come from board/<board>/board.conf).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-usage="usage: board/qemu-virt-aarch64/run-qemu.sh --cloud-port PORT [--image DIR] [--console SOCK] [--agent-log FILE] [--huk FILE] [--data IMG] [--print-command]"
+usage="usage: board/qemu/run-qemu.sh --board BOARD --cloud-port PORT [--image DIR] [--console SOCK] [--agent-log FILE] [--huk FILE] [--data IMG] [--power SOCK] [--print-command]"
 help() {
   echo "$usage"
-  cat <<'EOF'
+  cat <<'EOF2'
 
+  --board BOARD      qemu-virt-aarch64 or armv7-cortex-a7-camera (board/BOARD/board.conf)
   --cloud-port PORT  the cloud's port on the host's loopback; the guest reaches
                      it as https://192.0.2.100 (guestfwd 192.0.2.100:443 ->
                      127.0.0.1:PORT), and nothing else (restrict=on)
-  --image DIR        build-image.sh's output (default <repo>/out/board/qemu-virt-aarch64)
+  --image DIR        build-image.sh's output (default <repo>/out/board/BOARD)
   --console SOCK     unix socket of the serial console (ttyAMA0, a root shell)
                      (default DIR/console.sock); attach with
                      socat -,raw,echo=0 UNIX-CONNECT:SOCK  or  console.py SOCK CMD
   --agent-log FILE   where the guest's /dev/hvc0 (the agent's log) is appended
                      (default DIR/agent.log)
-  --huk FILE         the board's hardware-unique key (default DIR/huk.bin),
-                     given to the guest as fw_cfg opt/camera/huk
-  --data IMG         the persistent data disk (default DIR/data.img)
+  --huk FILE         the board's hardware-unique key (default DIR/huk.bin): a
+                     fw_cfg blob opt/camera/huk (HUK_DEVICE=fw_cfg) or a
+                     read-only virtio disk with serial vendor-otp (virtio-otp)
+  --data IMG         the persistent data disk (default DIR/data.img), virtio
+                     serial camdata
+  --power SOCK       boards with POWER_CUT=freeze: unix socket of the guest's
+                     power-cut listener (default DIR/power.sock); send "cut",
+                     read the answer, then kill QEMU
   --print-command    print the qemu command line and exit
 
 Each guest connection to 192.0.2.100:443 runs `socat STDIO TCP4:127.0.0.1:PORT`
@@ -29,53 +36,82 @@ host connection at start and cannot carry a second guest connection.
 
 QEMU runs in the foreground (exec: the caller's $! is QEMU itself) and exits
 when the guest powers off or reboots (-no-reboot).
-EOF
+EOF2
 }
 
-image=$repo/out/board/qemu-virt-aarch64 port='' console='' agent_log='' huk='' data='' print=no
+board='' image='' port='' console='' agent_log='' huk='' data='' power='' print=no
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) help; exit 0 ;;
+    --board) board=${2:?}; shift 2 ;;
     --cloud-port) port=${2:?}; shift 2 ;;
     --image) image=${2:?}; shift 2 ;;
     --console) console=${2:?}; shift 2 ;;
     --agent-log) agent_log=${2:?}; shift 2 ;;
     --huk) huk=${2:?}; shift 2 ;;
     --data) data=${2:?}; shift 2 ;;
+    --power) power=${2:?}; shift 2 ;;
     --print-command) print=yes; shift ;;
     *) echo "$usage" >&2; exit 64 ;;
   esac
 done
 die() { echo "run-qemu: error: $*" >&2; exit 1; }
 
+case "$board" in ""|*/*|.*) echo "$usage" >&2; exit 64 ;; esac
+[ -r "$repo/board/$board/board.conf" ] || die "no board definition board/$board/board.conf"
+POWER_CUT='kill'
 # shellcheck source=board/qemu-virt-aarch64/board.conf
-. "$here/board.conf"
+. "$repo/board/$board/board.conf"
+if [ -z "${QEMU_SYSTEM:-}" ] || [ -z "${HUK_DEVICE:-}" ]; then
+  die "board/$board/board.conf has no emulated-board section"
+fi
+image=${image:-$repo/out/board/$BOARD}
 console=${console:-$image/console.sock}
 agent_log=${agent_log:-$image/agent.log}
 huk=${huk:-$image/huk.bin}
 data=${data:-$image/data.img}
+power=${power:-$image/power.sock}
 case "$port" in ""|*[!0-9]*) die "--cloud-port PORT is required (the cloud's loopback port)" ;; esac
 if [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then die "--cloud-port $port is out of range"; fi
 for f in "$image/vmlinuz" "$image/initrd.gz" "$data"; do
-  [ -s "$f" ] || die "$f is missing (run board/qemu-virt-aarch64/build-image.sh)"
+  [ -s "$f" ] || die "$f is missing (run board/qemu/build-image.sh --board $BOARD)"
 done
 [ -s "$huk" ] || die "HUK file $huk is missing"
 [ "$(stat -c %a "$huk")" = 600 ] || die "HUK file $huk must be mode 0600"
-[ ${#console} -lt 100 ] || die "console socket path is too long for a unix socket: $console"
-command -v qemu-system-aarch64 >/dev/null 2>&1 \
-  || die "qemu-system-aarch64 not found (apt-get install qemu-system-arm, or cross/setup-host.sh)"
+for s in "$console" "$power"; do
+  [ ${#s} -lt 100 ] || die "socket path is too long for a unix socket: $s"
+done
+command -v "$QEMU_SYSTEM" >/dev/null 2>&1 \
+  || die "$QEMU_SYSTEM not found (apt-get install qemu-system-arm, or cross/setup-host.sh)"
 command -v socat >/dev/null 2>&1 || die "socat not found (apt-get install socat, or cross/setup-host.sh)"
 rm -f "$console"
 
+# shellcheck disable=SC2054 # commas are QEMU's option separators
+case "$HUK_DEVICE" in
+  fw_cfg) key=(-fw_cfg "name=opt/camera/huk,file=$huk") ;;
+  virtio-otp)
+    [ "$(stat -c %s "$huk")" -ge 512 ] || die "HUK file $huk must be a 512-byte OTP bank on this board"
+    key=(-drive "file=$huk,if=none,format=raw,readonly=on,id=otp" -device virtio-blk-device,drive=otp,serial=vendor-otp) ;;
+  *) die "board.conf: unknown HUK_DEVICE $HUK_DEVICE" ;;
+esac
+powercut=()
+if [ "$POWER_CUT" = freeze ]; then
+  rm -f "$power"
+  # shellcheck disable=SC2054 # commas are QEMU's option separators
+  powercut=(-chardev "socket,id=power,path=$power,server=on,wait=off"
+    -device virtserialport,chardev=power,name=org.camera-agent.power)
+fi
+
 # shellcheck disable=SC2206,SC2054 # QEMU_MACHINE is a list of options; commas are QEMU's
-cmd=(qemu-system-aarch64 $QEMU_MACHINE -nodefaults -no-user-config -display none -no-reboot
+cmd=("$QEMU_SYSTEM" $QEMU_MACHINE -nodefaults -no-user-config -display none -no-reboot
   -kernel "$image/vmlinuz" -initrd "$image/initrd.gz"
   -append "console=ttyAMA0 rdinit=/init panic=-1 quiet loglevel=4"
   -chardev "socket,id=con,path=$console,server=on,wait=off" -serial chardev:con
   -device virtio-serial-device
   -chardev "file,id=agentlog,path=$agent_log,append=on" -device virtconsole,chardev=agentlog
-  -drive "file=$data,if=none,format=raw,id=d0,cache=none" -device virtio-blk-device,drive=d0
-  -fw_cfg "name=opt/camera/huk,file=$huk"
+  "${powercut[@]}"
+  -drive "file=$data,if=none,format=raw,id=d0,cache=none" -device virtio-blk-device,drive=d0,serial=camdata
+  "${key[@]}"
   -netdev "user,id=n0,net=192.0.2.0/24,host=192.0.2.2,restrict=on,guestfwd=tcp:$CLOUD_GUEST_ADDR:$CLOUD_GUEST_PORT-cmd:socat STDIO TCP4:127.0.0.1:$port"
   -device virtio-net-device,netdev=n0
   -device virtio-rng-device)
