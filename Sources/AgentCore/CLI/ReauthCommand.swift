@@ -19,6 +19,7 @@ struct ReauthCommand: VaultCommand {
     contents.accessTokenExpiry = nil
     contents.refreshToken = nil
     contents.dpopKey = nil
+    SessionBinding.record(&contents, config: config)
     var random = SystemRandom()
     do {
       try vault.commit(contents, random: &random)

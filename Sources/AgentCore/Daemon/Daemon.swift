@@ -167,6 +167,11 @@ struct Daemon<Store: SlotStore> {
       logger.error("configuration reload failed; keeping the previous settings")
       return
     }
+    // Issue 12: a session is never carried to another issuer by a reload.
+    if let contents, let refusal = SessionBinding.reloadRefusal(contents, config: fresh) {
+      logger.error("\(refusal); keeping the previous settings")
+      return
+    }
     config = fresh
     logger.configure(level: config.logLevel, syslogPath: config.syslogSocket)
     log("configuration reloaded")
@@ -412,6 +417,9 @@ struct Daemon<Store: SlotStore> {
   }
 
   private mutating func commit(_ updated: VaultContents) -> Bool {
+    // Issue 12: the record names the issuer and API base of the tokens it holds.
+    var updated = updated
+    SessionBinding.record(&updated, config: config)
     do throws(VaultError) {
       try vault.commit(updated, random: &random)
     } catch {
