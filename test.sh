@@ -18,6 +18,13 @@
 #      CA, a 1970 clock, SIGKILL between token rotation and vault commit, a
 #      stolen access token, malformed/huge/mistyped responses and redirects
 #   8b. the privacy canary test through `camera-agent run` (hosted and aarch64)
+#   8c. a changed `server =`: the old session's tokens never reach the new
+#      server (hosted and aarch64)
+#   7, 8, 8b and 8c run twice: against the reference cloud's own mode, and
+#   against its strict "plain" mode (CLOUD_MODE=plain: only RFC-registered
+#   metadata, RFC 9728 resource metadata, separate resource-server nonces,
+#   long case-sensitive user codes, errors with extra members, rotation
+#   without grace), as an independent OAuth 2.0 server would behave
 #   9. the factory provisioning station (board/factory/factory-provision.py)
 #      driving hosted and aarch64 boards against the reference cloud
 #  10. the emulated camera (qemu-system-aarch64, Debian arm64 kernel,
@@ -68,17 +75,25 @@ Tests/blackbox/vault-cli.sh aarch64
 stage "vault on a real kernel MTD device: armv7 binary on Debian's armmp kernel with nandsim, under qemu-system-arm"
 Tests/blackbox/mtd-nandsim.sh
 
-stage "session lifecycle through 'camera-agent run' against the reference cloud: hosted, and aarch64 under qemu-aarch64"
-Tests/blackbox/handshake.sh hosted
-Tests/blackbox/handshake.sh aarch64
+for mode in default plain; do
+  export CLOUD_MODE=$mode
+  stage "session lifecycle through 'camera-agent run' against the reference cloud ($mode mode): hosted, and aarch64 under qemu-aarch64"
+  Tests/blackbox/handshake.sh hosted
+  Tests/blackbox/handshake.sh aarch64
 
-stage "faults through 'camera-agent run': slow_down, denial, expiry, 429, 503, cloud down, another CA, 1970 clock, power cut at rotation, stolen token, bad responses"
-Tests/blackbox/faults.sh hosted
-Tests/blackbox/faults.sh aarch64
+  stage "faults through 'camera-agent run' ($mode cloud): slow_down, denial, expiry, 429, 503, cloud down, another CA, 1970 clock, power cut at rotation, stolen token, bad responses"
+  Tests/blackbox/faults.sh hosted
+  Tests/blackbox/faults.sh aarch64
 
-stage "privacy canaries: nothing from the board's network files in requests, logs, syslog, state, hook env or vault"
-Tests/blackbox/canary.sh hosted
-Tests/blackbox/canary.sh aarch64
+  stage "privacy canaries ($mode cloud): nothing from the board's network files in requests, logs, syslog, state, hook env or vault"
+  Tests/blackbox/canary.sh hosted
+  Tests/blackbox/canary.sh aarch64
+
+  stage "a changed server = ($mode cloud): the old session's tokens never reach the new server"
+  Tests/blackbox/issuer-change.sh hosted
+  Tests/blackbox/issuer-change.sh aarch64
+done
+unset CLOUD_MODE
 
 stage "factory provisioning station: hosted boards, and aarch64 boards under qemu-aarch64"
 Tests/blackbox/factory.sh hosted
