@@ -346,6 +346,7 @@ def test_token_never_reaches_children_logs_or_journal(cloud, tmp_path):
     assert p.returncode == 0, p.stderr
     text = log.read_text()
     assert " attest --nonce " in text and "ARGV: --config" in text
+    assert "--issued-at" not in text       # iat is the board's own clock
     assert cloud.token not in text
     st.check_no_secret(p.stdout + p.stderr)
     assert cloud.token not in (tmp_path / "journal.json").read_text()
