@@ -27,6 +27,13 @@
 #      invalid_client, an API rejecting fresh tokens (SIGTERM still stops it),
 #      slow_down at refresh and device authorization, Retry-After with
 #      jitter, an abandoned device's decaying load, the pairing trigger
+#   8d. a changed `server =`: the old session's tokens never reach the new
+#      server (hosted and aarch64)
+#   7, 8 and 8b run twice: against the reference cloud's own mode, and
+#   against its strict "plain" mode (CLOUD_MODE=plain: only RFC-registered
+#   metadata, RFC 9728 resource metadata, separate resource-server nonces,
+#   long case-sensitive user codes, errors with extra members, rotation
+#   without grace), as an independent OAuth 2.0 server would behave
 #   9. the factory provisioning station (board/factory/factory-provision.py)
 #      driving hosted and aarch64 boards against the reference cloud
 #  10. the emulated camera boards (board/qemu/, network only to the cloud on
@@ -85,17 +92,25 @@ Tests/blackbox/vault-cli.sh aarch64
 stage "vault on a real kernel MTD device: armv7 binary on Debian's armmp kernel with nandsim, under qemu-system-arm"
 Tests/blackbox/mtd-nandsim.sh
 
-stage "session lifecycle through 'camera-agent run' against the reference cloud: hosted, and aarch64 under qemu-aarch64"
-Tests/blackbox/handshake.sh hosted
-Tests/blackbox/handshake.sh aarch64
+for mode in default plain; do
+  export CLOUD_MODE=$mode
+  stage "session lifecycle through 'camera-agent run' against the reference cloud ($mode mode): hosted, and aarch64 under qemu-aarch64"
+  Tests/blackbox/handshake.sh hosted
+  Tests/blackbox/handshake.sh aarch64
 
-stage "faults through 'camera-agent run': slow_down, denial, expiry, 429, 503, cloud down, another CA, 1970 clock, power cut at rotation, stolen token, bad responses"
-Tests/blackbox/faults.sh hosted
-Tests/blackbox/faults.sh aarch64
+  stage "faults through 'camera-agent run' ($mode cloud): slow_down, denial, expiry, 429, 503, cloud down, another CA, 1970 clock, power cut at rotation, stolen token, bad responses"
+  Tests/blackbox/faults.sh hosted
+  Tests/blackbox/faults.sh aarch64
 
-stage "privacy canaries: nothing from the board's network files in requests, logs, syslog, state, hook env or vault"
-Tests/blackbox/canary.sh hosted
-Tests/blackbox/canary.sh aarch64
+  stage "privacy canaries ($mode cloud): nothing from the board's network files in requests, logs, syslog, state, hook env or vault"
+  Tests/blackbox/canary.sh hosted
+  Tests/blackbox/canary.sh aarch64
+done
+unset CLOUD_MODE
+
+stage "a changed server =: the old session's tokens never reach the new server (hosted and aarch64)"
+Tests/blackbox/issuer-change.sh hosted
+Tests/blackbox/issuer-change.sh aarch64
 
 stage "liveness: short lifetimes, restart, invalid_client, rejecting API, slow_down, Retry-After, abandoned device"
 Tests/blackbox/liveness.sh hosted

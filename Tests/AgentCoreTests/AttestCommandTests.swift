@@ -8,13 +8,22 @@ import Testing
   static let nonce = "n0nce-ABCDEFGHIJKLMNOP_qrstuv"
   static let audience = "https://127.0.0.1:8443/factory/devices/cam-0001/verify"
 
-  @Test func parsesNonceAudienceAndIssuedAt() throws {
+  @Test func parsesNonceAndAudience() throws {
     let parsed = try Invocation.parse(["attest", "--nonce", Self.nonce, "--audience", Self.audience])
-    #expect(parsed.command == .attest(nonce: Self.nonce, audience: Self.audience, issuedAt: nil))
-    let withTime = try Invocation.parse([
-      "attest", "--audience", Self.audience, "--issued-at", "1800000000", "--nonce", Self.nonce,
-    ])
-    #expect(withTime.command == .attest(nonce: Self.nonce, audience: Self.audience, issuedAt: 1_800_000_000))
+    #expect(parsed.command == .attest(nonce: Self.nonce, audience: Self.audience))
+    let reordered = try Invocation.parse(["attest", "--audience", Self.audience, "--nonce", Self.nonce])
+    #expect(reordered.command == .attest(nonce: Self.nonce, audience: Self.audience))
+  }
+
+  /// `iat` is the board's own clock: a station cannot choose it any more.
+  @Test func issuedAtIsNotAccepted() {
+    #expect {
+      try Invocation.parse([
+        "attest", "--nonce", Self.nonce, "--audience", Self.audience, "--issued-at", "1800000000",
+      ])
+    } throws: { error in
+      (error as? Invocation.UsageError)?.message.contains("iat is the board's own clock") == true
+    }
   }
 
   @Test func refusesBadNonceAudienceAndOptions() {
@@ -35,8 +44,7 @@ import Testing
       ["--nonce", Self.nonce, "--audience", "https://cloud.example/verify#x"],
       ["--nonce", Self.nonce, "--audience", "https://cloud.example/verify?x=1"],
       ["--nonce", Self.nonce, "--audience", "https:///verify"],
-      good + ["--issued-at", "12"],
-      good + ["--issued-at", "soon"],
+      good + ["--issued-at", "1800000000"],
       good + ["--issued-at"],
       good + ["--force"],
       good + ["extra"],
@@ -82,14 +90,6 @@ import Testing
     #expect(iat >= before && iat <= after)
     #expect(try decoded.claims.requiredInt("exp") == iat + 300)
 
-    // The station's clock instead of the board's.
-    let timed = try board.agent([
-      "attest", "--nonce", Self.nonce, "--audience", Self.audience, "--issued-at", "1800000000",
-    ])
-    let timedClaims = try TestJWS.verify(String(timed.stdout.dropLast()), key: publicKey).claims
-    #expect(try timedClaims.requiredInt("iat") == 1_800_000_000)
-    #expect(try timedClaims.requiredInt("exp") == 1_800_000_300)
-
     // Another key (a re-keyed board, a swapped board) does not verify it.
     let otherKey = try P256PrivateKey.generate().publicKey()
     #expect(throws: (any Error).self) { try TestJWS.verify(compact, key: otherKey) }
@@ -97,6 +97,70 @@ import Testing
     // status gives the same public key, for a board provisioned earlier.
     let status = try board.agent(["status"])
     #expect(status.stdout.contains("\nidentity_jwk=\(try PublicJWK(publicKey).json)\n"))
+  }
+
+  /// A station that names the issuer or a token endpoint as the audience
+  /// gets nothing: such an assertion would log in as this device.
+  @Test func onlyThisBoardsFactoryVerifyURLIsSigned() throws {
+    let board = try Board()
+    #expect(try board.agent(["provision", "--device-id", "cam-0001"]).status == 0)
+    let server = "server = https://127.0.0.1:8443\n"
+    let refused = [
+      "https://127.0.0.1:8443", "https://127.0.0.1:8443/", "HTTPS://127.0.0.1:8443//",
+      "https://127.0.0.1:8443/oauth/token", "https://token.example/oauth2/token",
+      "https://127.0.0.1:8443/factory/devices/cam-0002/verify",
+      "https://127.0.0.1:8443/factory/devices/cam-0001/verify/token",
+      "https://127.0.0.1:8443/factory/devices/xcam-0001/verify",
+    ]
+    for audience in refused {
+      let run = try board.agent(
+        ["attest", "--nonce", Self.nonce, "--audience", audience], extraConfig: server)
+      #expect(run.status == 65, "\(audience)")
+      #expect(run.stdout.isEmpty, "\(audience)")
+      #expect(run.stderr.contains("camera-agent: attest: the audience"), "\(audience): \(run.stderr)")
+      #expect(run.stderr.contains("refused"), "\(audience)")
+    }
+    let issuer = try board.agent(
+      ["attest", "--nonce", Self.nonce, "--audience", "https://127.0.0.1:8443/"], extraConfig: server)
+    #expect(issuer.stderr.contains("the audience is the issuer"))
+    // Even a verify-shaped URL is refused when it is the configured issuer.
+    let odd = try board.agent(
+      ["attest", "--nonce", Self.nonce, "--audience", Self.audience],
+      extraConfig: "server = \(Self.audience)\n")
+    #expect(odd.status == 65)
+    let good = try board.agent(
+      ["attest", "--nonce", Self.nonce, "--audience", Self.audience], extraConfig: server)
+    #expect(good.status == 0, "\(good.stderr)")
+  }
+
+  /// Over random device ids, hosts and spellings: the verify URL of the
+  /// board's own id is signed for, every other id's and every spelling of
+  /// the issuer is not.
+  @Test func audienceRuleOverRandomInputs() {
+    var generator = SystemRandomNumberGenerator()
+    let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+    func word(_ range: ClosedRange<Int>) -> String {
+      String(
+        (0..<Int.random(in: range, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+      )
+    }
+    for _ in 0..<500 {
+      let id = "c" + word(2...20)
+      let host = "https://" + word(1...12).lowercased().replacingOccurrences(of: "_", with: "") + "h.example"
+      let prefix = Bool.random(using: &generator) ? "" : "/" + word(1...8)
+      let own = host + prefix + "/factory/devices/" + id + "/verify"
+      #expect(AttestAudience.refusal(own, deviceID: id, issuer: host) == nil, "\(own)")
+      let other = "c" + word(2...20)
+      if other != id {
+        let theirs = host + prefix + "/factory/devices/" + other + "/verify"
+        #expect(AttestAudience.refusal(theirs, deviceID: id, issuer: host) != nil, "\(theirs)")
+      }
+      var spelled = Bool.random(using: &generator) ? host.uppercased() : host
+      spelled += String(repeating: "/", count: Int.random(in: 0...3, using: &generator))
+      #expect(AttestAudience.refusal(spelled, deviceID: id, issuer: host) != nil, "\(spelled)")
+      #expect(AttestAudience.refusal(host + ":443", deviceID: id, issuer: host) != nil)
+      #expect(AttestAudience.refusal(host + "/oauth/token", deviceID: id, issuer: host) != nil)
+    }
   }
 
   @Test func unprovisionedBoardAndPlainHTTPAreRefused() throws {

@@ -7,11 +7,16 @@ import Testing
   @Test func discoveryChecksTheIssuer() throws {
     let wire = CloudWire()
     wire.answer(200, F.metadataBody, headers: [HTTPHeader("Date", F.serverDate)])
+    wire.answer(404, #"{"error":"not_found"}"#)
     var client = try F.client(wire, discovered: false)
     let discovered = try client.discover()
     #expect(discovered == F.metadata)
     #expect(wire.requests[0].url == F.issuer + "/.well-known/oauth-authorization-server")
     #expect(wire.requests[0].method == .get)
+    // RFC 9728: the report API publishes no metadata (404): the configured base is used.
+    #expect(wire.requests[1].url == F.issuer + "/.well-known/oauth-protected-resource")
+    #expect(wire.requests.count == 2)
+    #expect(client.resourceMetadata == nil)
 
     let other = CloudWire()
     other.answer(
@@ -271,13 +276,14 @@ import Testing
   @Test func unsyncedClockLearnsFromDate() throws {
     let wire = CloudWire()
     wire.answer(200, F.metadataBody, headers: [HTTPHeader("Date", F.serverDate)])
+    wire.answer(404, "")
     wire.answer(400, #"{"error":"authorization_pending"}"#)
     var client = try F.client(wire, localTime: 0, discovered: false)
     try client.discover()
     #expect(client.clock.now() == F.serverTime)
     let pending = try client.pollToken(deviceCode: "dc-1")
     #expect(pending == .pending)
-    let proof = try TestJWS.decode(F.header(wire.requests[1], "DPoP")!)
+    let proof = try TestJWS.decode(F.header(wire.requests[2], "DPoP")!)
     #expect(try proof.claims.requiredInt("iat") == F.serverTime)
 
     let cold = CloudWire()

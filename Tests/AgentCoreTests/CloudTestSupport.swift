@@ -49,13 +49,13 @@ enum CloudFixtures {
     ServerMetadata(
       issuer: issuer, tokenEndpoint: issuer + "/oauth/token",
       deviceAuthorizationEndpoint: issuer + "/oauth/device_authorization",
-      revocationEndpoint: issuer + "/oauth/revoke", cameraReportEndpoint: issuer + "/v1/devices/")
+      revocationEndpoint: issuer + "/oauth/revoke")
   }
 
   static let metadataBody = """
     {"issuer":"\(issuer)","token_endpoint":"\(issuer)/oauth/token",\
     "device_authorization_endpoint":"\(issuer)/oauth/device_authorization",\
-    "revocation_endpoint":"\(issuer)/oauth/revoke","camera_report_endpoint":"\(issuer)/v1/devices/",\
+    "revocation_endpoint":"\(issuer)/oauth/revoke",\
     "dpop_signing_alg_values_supported":["ES256"],"token_endpoint_auth_methods_supported":["private_key_jwt"]}
     """
 

@@ -4,16 +4,35 @@
 # it as the owner, the factory and the test controls, provision a board, and
 # start the agent. Needs: $repo, $arch, $binary, $work, $script (the name
 # used in messages). Leaves $cloud_pid and $agent_pid for the caller's trap.
+#
+# CLOUD_MODE=plain runs the reference cloud as a strict, independent-looking
+# server (refcloud --mode plain: RFC-registered metadata only, RFC 9728
+# resource metadata, separate resource-server nonces, long case-sensitive
+# user codes, errors with extra members, rotation without grace); the
+# default is the reference cloud's own mode.
 
 cloud_pid=""
 agent_pid=""
 python=""
 
-say() { echo "$script [$arch]: $*"; }
+cloud_mode=${CLOUD_MODE:-default}
+case "$cloud_mode" in
+  default|plain) ;;
+  *) echo "CLOUD_MODE must be default or plain, not '$cloud_mode'" >&2; exit 64 ;;
+esac
+
+say() { echo "$script [$arch, $cloud_mode cloud]: $*"; }
+
+# skip_in_plain REASON: true (and prints why) when the cloud runs in plain
+# mode, for a scenario that depends on the reference cloud's own rules.
+skip_in_plain() {
+  [ "$cloud_mode" = plain ] || return 1
+  say "SKIP in plain mode: $*"
+}
 
 # die MESSAGE: the agent's current log ($agent_log) goes with the failure.
 die() {
-  echo "$script [$arch]: FAIL: $*" >&2
+  echo "$script [$arch, $cloud_mode cloud]: FAIL: $*" >&2
   [ -f "${agent_log:-}" ] && sed 's/^/  agent: /' "$agent_log" >&2
   exit 1
 }
@@ -70,7 +89,7 @@ cloud_start() {
   mkdir -p "$cloud_dir"
   rm -f "$work/port"
   (cd "$repo/Tests" && exec "$python" -m refcloud --state-dir "$cloud_dir" --port "${port:-0}" \
-    --port-file "$work/port" --test-controls "$@") >>"$work/cloud.log" 2>&1 &
+    --port-file "$work/port" --test-controls --mode "$cloud_mode" "$@") >>"$work/cloud.log" 2>&1 &
   cloud_pid=$!
   local saved=$agent_pid
   agent_pid=""

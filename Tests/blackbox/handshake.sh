@@ -97,6 +97,24 @@ check "no token in the agent's log, stdout or state file" \
   "$python" "$repo/Tests/fixtures/session_tokens.py" --device "$device" --min 4 \
   --state "$work/state1.json" --state "$work/state2.json" "$agent_log" "$agent_log.out" "$state"
 
+# --- only the requests of the README's Protocol list (the harness's own
+# /test, /owner, /admin and /factory calls aside)
+check "every request the agent made is an RFC step of the Protocol list (no private extension)" \
+  "$python" - "$work/cloud/requests.jsonl" "$device" <<'PY'
+import json, sys
+allowed = {"/.well-known/oauth-authorization-server", "/.well-known/oauth-protected-resource",
+           "/oauth/device_authorization", "/oauth/token", f"/v1/devices/{sys.argv[2]}/report"}
+harness = ("/test/", "/owner/", "/admin/", "/factory/")
+seen = set()
+for line in open(sys.argv[1]):
+    path = json.loads(line)["path"].split("?")[0]
+    if not path.startswith(harness):
+        seen.add(path)
+extra = seen - allowed
+print(f"  agent request paths: {sorted(seen)}")
+sys.exit(1 if extra or f"/v1/devices/{sys.argv[2]}/report" not in seen else 0)
+PY
+
 # --- SIGTERM
 stop_agent
 check "SIGTERM stops the agent with exit 0" test "$agent_status" = 0

@@ -35,7 +35,7 @@ run() {
 
 # summary NAME: prints the closing line and fails if anything failed.
 summary() {
-  echo "$1 [$arch]: $passed passed, $failed failed"
+  echo "$1 [$arch${cloud_mode:+, $cloud_mode cloud}]: $passed passed, $failed failed"
   [ "$failed" = 0 ]
 }
 

@@ -346,6 +346,7 @@ def test_token_never_reaches_children_logs_or_journal(cloud, tmp_path):
     assert p.returncode == 0, p.stderr
     text = log.read_text()
     assert " attest --nonce " in text and "ARGV: --config" in text
+    assert "--issued-at" not in text       # iat is the board's own clock
     assert cloud.token not in text
     st.check_no_secret(p.stdout + p.stderr)
     assert cloud.token not in (tmp_path / "journal.json").read_text()
@@ -551,3 +552,45 @@ def test_ssh_command_line_holds_no_secret_and_quotes_arguments():
     assert s.base[-4:] == ["-l", "root", "--", "192.0.2.7"] and "2222" in s.base
     cmd = fp.remote_agent_command(s.board, ["attest", "--nonce", "abc'; reboot #", "--audience", "https://x"])
     assert cmd == "camera-agent --config /etc/ca/agent.conf attest --nonce 'abc'\"'\"'; reboot #' --audience https://x"
+
+
+FAKE_DATE = """#!/bin/sh
+# The board's clock for the station: `date +%s` reads CLOCK, `date -u -s @N` sets it.
+clock={clock}
+case "$*" in
+  "+%s") cat "$clock" ;;
+  "-u -s @"*) [ -e {clock}.readonly ] && {{ echo "date: cannot set date: Operation not permitted" >&2; exit 1; }}
+              echo "${{3#@}}" >"$clock" ;;
+  *) exec /bin/date "$@" ;;
+esac
+"""
+
+
+def test_station_sets_a_1970_board_clock_before_attest(cloud, tmp_path):
+    """attest takes no --issued-at: a board whose clock says 1970 gets its
+    clock set from the cloud's Date first (and the station stops when it
+    cannot be set)."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    board = make_board(tmp_path, "cam-clock-1")
+    (bindir / "camera-agent").write_text(f'#!/bin/sh\nexec {AGENT} --config {board["config"]} "$@"\n')
+    (bindir / "camera-agent").chmod(0o755)
+    clock = tmp_path / "board-clock"
+    clock.write_text("5\n")
+    (bindir / "date").write_text(FAKE_DATE.format(clock=clock))
+    (bindir / "date").chmod(0o755)
+    env = {"PATH": f"{bindir}:/usr/bin:/bin", "PS1": "~ # ", "HOME": str(tmp_path), "TERM": "dumb"}
+    c = FakeConsole(tmp_path / "console.sock", env)
+    try:
+        st = Station(cloud, tmp_path)
+        st.write([{"device_id": "cam-clock-1", "transport": "serial", "socket": str(c.path)}])
+        (tmp_path / "board-clock.readonly").write_text("")
+        p = st.run()
+        assert p.returncode == 1 and "cannot set the board's clock" in p.stderr, p.stderr
+        (tmp_path / "board-clock.readonly").unlink()
+        p = st.run()
+        assert p.returncode == 0, p.stderr
+        assert "board clock set from the cloud's Date" in p.stderr + p.stdout
+        assert abs(int(clock.read_text()) - time.time()) < 60
+    finally:
+        c.close()

@@ -59,6 +59,12 @@ class Config:
     factory_token_file: Path | None = None
     test_controls: bool = False
     sans: list[str] = field(default_factory=list)
+    # "plain": behave as an independent server may within the RFCs (README "Modes").
+    mode: str = "default"
+
+    @property
+    def plain(self) -> bool:
+        return self.mode == "plain"
 
 
 def _read_or_create_secret(path: Path, make) -> str:
@@ -80,7 +86,10 @@ class Cloud:
         self.cfg = cfg
         sd = cfg.state_dir
         self.store = Store(sd / "state.json")
-        self.nonces = NonceManager(cfg.nonce_ttl, cfg.nonce_grace)
+        self.nonces = NonceManager(cfg.nonce_ttl, 0 if cfg.plain else cfg.nonce_grace)
+        # RFC 9449 §9: the resource server may run its own nonces. Plain mode does,
+        # with no grace for a rotated one; the default mode shares one.
+        self.rs_nonces = NonceManager(cfg.nonce_ttl, 0) if cfg.plain else self.nonces
         self.replay = ReplayCache()
         self.admin_token = _read_or_create_secret(sd / "admin_token", lambda: secrets.token_urlsafe(32))
         self.factory_token = _read_or_create_secret(
@@ -111,7 +120,12 @@ class Cloud:
         self.issuer = f"https://{host}" + ("" if pport == 443 else f":{pport}")
         self.token_endpoint = self.issuer + "/oauth/token"
         self.report_base = self.issuer + "/v1/devices/"
-        self.metadata = build_metadata(self.issuer, self.report_base)
+        self.metadata = build_metadata(self.issuer, self.report_base, plain=self.cfg.plain)
+        # RFC 9728 §2; the resource identifier is the API base the devices default to.
+        self.resource_metadata = {
+            "resource": self.issuer, "authorization_servers": [self.issuer],
+            "bearer_methods_supported": ["header"], "dpop_signing_alg_values_supported": ["ES256"],
+            "dpop_bound_access_tokens_required": True}
 
     def assertion_audiences(self) -> list[str]:
         return [self.issuer, self.issuer + "/", self.token_endpoint]
@@ -293,6 +307,7 @@ def _json_error(status: int, error: str, description: str = "", headers=None) ->
 
 
 def _dpop_401(cloud: Cloud, error: str | None, description: str = "", status: int = 401) -> Response:
+    """A refusal at the report API (the resource server's nonce, RFC 9449 §9)."""
     parts = []
     if error:
         parts.append(f'error="{error}"')
@@ -301,11 +316,31 @@ def _dpop_401(cloud: Cloud, error: str | None, description: str = "", status: in
     parts.append('algs="ES256"')
     headers = {"WWW-Authenticate": "DPoP " + ", ".join(parts)}
     if error == "use_dpop_nonce":
-        headers["DPoP-Nonce"] = cloud.nonces.current()
+        headers["DPoP-Nonce"] = cloud.rs_nonces.current()
     body = {"error": error or "invalid_request"}
     if description:
         body["error_description"] = description
     return Response(json.dumps(body), status, headers=headers, content_type="application/json")
+
+
+def _decorate_error(resp: Response) -> None:
+    """Plain mode: an error body as a server built on another stack may send it
+    (RFC 6749 §5.2 allows members beyond error, error_description and error_uri):
+    the OAuth error stays, with more around it, and a charset on the type."""
+    if resp.direct_passthrough or not (resp.mimetype or "").endswith("json"):
+        return
+    try:
+        body = json.loads(resp.get_data())
+    except ValueError:
+        return
+    if not isinstance(body, dict) or "error" not in body:
+        return
+    body.setdefault("error_uri", "https://errors.example/oauth/" + str(body["error"]))
+    body["trace_id"] = secrets.token_hex(8)
+    body["details"] = {"status": resp.status_code, "retryable": resp.status_code >= 500,
+                       "hints": ["see error_description"]}
+    resp.set_data(json.dumps(body))
+    resp.headers["Content-Type"] = "application/json; charset=utf-8"
 
 
 def _is_loopback(addr: str | None) -> bool:
@@ -410,8 +445,12 @@ def create_app(cloud: Cloud) -> Flask:
 
     @app.after_request
     def _after(resp: Response):
-        if request.path == "/oauth/token" or request.path.startswith("/v1/"):
+        if request.path == "/oauth/token":
             resp.headers.setdefault("DPoP-Nonce", cloud.nonces.current())
+        elif request.path.startswith("/v1/"):
+            resp.headers.setdefault("DPoP-Nonce", cloud.rs_nonces.current())
+        if cloud.cfg.plain and resp.status_code >= 400 and not request.path.startswith("/test/"):
+            _decorate_error(resp)
         held = g.pop("delay_after", None)
         if held:
             # The answer is ready and whatever it issued is in the store: a power
@@ -424,6 +463,14 @@ def create_app(cloud: Cloud) -> Flask:
     @app.get("/.well-known/oauth-authorization-server")
     def metadata():
         return jsonify(cloud.metadata)
+
+    @app.get("/.well-known/oauth-protected-resource")
+    def resource_metadata():
+        # Published in plain mode only: the default mode shows the agent's
+        # configured API base working without it (RFC 9728 is optional).
+        if not cloud.cfg.plain:
+            return _json_error(404, "not_found")
+        return jsonify(cloud.resource_metadata)
 
     # ---- OAuth endpoints ----------------------------------------------------------
     @app.post("/oauth/device_authorization")
@@ -549,7 +596,7 @@ def create_app(cloud: Cloud) -> Flask:
         data = _payload()
         owner = str(data.get("owner") or cloud.cfg.owner)
         with store.lock:
-            rec = store.find_user_code(str(data.get("user_code", "")))
+            rec = store.find_user_code(str(data.get("user_code", "")), exact=cloud.cfg.plain)
             if rec is None:
                 return _json_error(404, "unknown_user_code")
             if rec["status"] == "pending" and rec["expires_at"] <= time.time():
@@ -575,7 +622,7 @@ def create_app(cloud: Cloud) -> Flask:
     def owner_deny():
         data = _payload()
         with store.lock:
-            rec = store.find_user_code(str(data.get("user_code", "")))
+            rec = store.find_user_code(str(data.get("user_code", "")), exact=cloud.cfg.plain)
             if rec is None:
                 return _json_error(404, "unknown_user_code")
             if rec["status"] != "pending":
@@ -609,7 +656,7 @@ def create_app(cloud: Cloud) -> Flask:
             return _dpop_401(cloud, "invalid_request", "Authorization: DPoP <token> required", 400)
         try:
             jkt = validate_proof(request.headers, "POST", cloud.accepted_htu(request.path),
-                                 nonces=cloud.nonces, replay=cloud.replay, skew=cloud.cfg.skew,
+                                 nonces=cloud.rs_nonces, replay=cloud.replay, skew=cloud.cfg.skew,
                                  access_token=tok)
         except ProofError as e:
             return _dpop_401(cloud, e.error, e.description)
@@ -673,13 +720,18 @@ def create_app(cloud: Cloud) -> Flask:
     def test_state():
         snap = store.snapshot()
         snap["dpop_nonce"] = cloud.nonces.current()
+        snap["resource_dpop_nonce"] = cloud.rs_nonces.current()
         snap["issuer"] = cloud.issuer
+        snap["mode"] = cloud.cfg.mode
         return jsonify(snap)
 
     @app.post("/test/dpop-nonce/rotate")
     def test_rotate_nonce():
         data = request.get_json(silent=True) or {}
-        return jsonify({"dpop_nonce": cloud.nonces.rotate(bool(data.get("expire_previous")))})
+        expire = bool(data.get("expire_previous"))
+        rs = cloud.rs_nonces.rotate(expire) if cloud.rs_nonces is not cloud.nonces else None
+        return jsonify({"dpop_nonce": cloud.nonces.rotate(expire),
+                        "resource_dpop_nonce": rs or cloud.nonces.current()})
 
     @app.post("/test/expire")
     def test_expire():

@@ -42,10 +42,16 @@ class Device:
         self.http.trust_env = False  # no proxies, no REQUESTS_CA_BUNDLE override
         self.clock_offset = clock_offset
         self.nonce: str | None = None
+        self.rs_nonce: str | None = None      # the report API's (RFC 9449 §9)
         self.access_token: str | None = None
         self.refresh_token: str | None = None
         self.meta = self.http.get(self.base + "/.well-known/oauth-authorization-server",
                                   timeout=10).json()
+
+    @property
+    def api(self) -> str:
+        """The report API's base, as the agent's api_base defaults: the server's origin."""
+        return self.base
 
     # ---- JOSE pieces -----------------------------------------------------------------
     def now(self) -> int:
@@ -120,15 +126,17 @@ class Device:
                retry_nonce: bool = True, device_id: str | None = None,
                scheme: str = "DPoP") -> requests.Response:
         did = device_id or self.device_id
-        url = self.meta["camera_report_endpoint"] + did + "/report"
+        url = self.api + "/v1/devices/" + did + "/report"
         tok = token or self.access_token
         if body is None:
             body = {"schema": 1, "device_id": did, "firmware_version": "1.2.3",
                     "last_activation": "2026-11-28T09:41Z", "agent_version": "0.1.0"}
         for _ in range(2):
-            r = self._learn(self.http.post(url, json=body, timeout=10, headers={
+            r = self.http.post(url, json=body, timeout=10, headers={
                 "Authorization": f"{scheme} {tok}",
-                "DPoP": self.proof("POST", url, key=key, access_token=tok)}))
+                "DPoP": self.proof("POST", url, key=key, access_token=tok, nonce=self.rs_nonce)})
+            if r.headers.get("DPoP-Nonce"):
+                self.rs_nonce = r.headers["DPoP-Nonce"]
             if r.status_code == 401 and retry_nonce and \
                     'error="use_dpop_nonce"' in r.headers.get("WWW-Authenticate", ""):
                 continue

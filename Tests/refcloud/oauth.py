@@ -14,6 +14,7 @@ thumbprint of the proof key arrives here through flask.g.dpop_jkt.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 import uuid
 
@@ -38,6 +39,8 @@ log = logging.getLogger("refcloud.oauth")
 AUTH_METHOD = "private_key_jwt"
 ALG = "ES256"
 GRANT_TYPES = [DEVICE_CODE_GRANT_TYPE, "refresh_token"]
+# Mixed case and digits; no 0/O, 1/l/I that an owner would misread.
+PLAIN_USER_CODE_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 # ---- models ------------------------------------------------------------------
@@ -169,6 +172,13 @@ class DeviceAuthorization(DeviceAuthorizationEndpoint):
     def get_verification_uri(self):
         return self.cloud.issuer + "/device"
 
+    def generate_user_code(self):
+        # Plain mode: RFC 8628 §6.1 only recommends short codes; a server may use
+        # long, case-sensitive ones, which the owner must see exactly as issued.
+        if self.cloud.cfg.plain:
+            return "".join(secrets.choice(PLAIN_USER_CODE_ALPHABET) for _ in range(24))
+        return super().generate_user_code()
+
     def save_device_credential(self, client_id, scope, data):
         self.cloud.store.create_device_code(client_id, scope, data, self.EXPIRES_IN,
                                             self.INTERVAL)
@@ -246,7 +256,8 @@ class RefreshGrant(grants.RefreshTokenGrant):
             raise InvalidGrantError("DPoP key does not match the refresh token's binding")
         if refresh_token == fam["current_rt"]:
             return RefreshCredential(refresh_token, rec, fam, "rotate")
-        if refresh_token == fam["previous_rt"] and fam["grace_open"]:
+        # Plain mode rotates with no grace (RFC 9700 §4.14.2 allows either).
+        if refresh_token == fam["previous_rt"] and fam["grace_open"] and not self.cloud.cfg.plain:
             return RefreshCredential(refresh_token, rec, fam, "grace")
         store.revoke_family(fam["fid"], "refresh token reuse")
         log.warning("refresh token reuse by %s: family %s revoked", fam["client_id"], fam["fid"])
@@ -342,7 +353,10 @@ class CloudAuthorizationServer(AuthorizationServer):
             store.save()
 
 
-def build_metadata(issuer: str, report_base: str) -> dict:
+def build_metadata(issuer: str, report_base: str, plain: bool = False) -> dict:
+    """RFC 8414 metadata. The default mode also carries the maker's old private
+    member camera_report_endpoint (the agent ignores it); plain mode has only
+    members the RFCs register."""
     md = {
         "issuer": issuer,
         "device_authorization_endpoint": issuer + "/oauth/device_authorization",
@@ -354,8 +368,9 @@ def build_metadata(issuer: str, report_base: str) -> dict:
         "revocation_endpoint_auth_methods_supported": [AUTH_METHOD],
         "revocation_endpoint_auth_signing_alg_values_supported": [ALG],
         "dpop_signing_alg_values_supported": [ALG],
-        "camera_report_endpoint": report_base,
     }
+    if not plain:
+        md["camera_report_endpoint"] = report_base
     checked = AuthorizationServerMetadata(md)
     for key in checked.REGISTRY_KEYS:
         # response_types_supported is REQUIRED by RFC 8414 but meaningless for a

@@ -92,6 +92,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--cert-not-before", help="YYYY-MM-DD notBefore for CA and server cert "
                    "(default: yesterday); e.g. 1970-01-02 for clock-less boards")
     p.add_argument("--test-controls", action="store_true", help="enable /test/* endpoints")
+    p.add_argument("--mode", choices=("default", "plain"), default="default",
+                   help="plain: only RFC-registered metadata, RFC 9728 resource metadata, separate "
+                        "resource-server nonces with no grace, long case-sensitive user codes, "
+                        "errors with extra members, refresh rotation with no grace")
     p.add_argument("--reset", action="store_true",
                    help="forget devices, tokens and reports (keeps CA and secrets)")
     p.add_argument("--log-level", default="WARNING")
@@ -133,7 +137,7 @@ def main(argv=None) -> int:
                  device_code_ttl=a.device_code_ttl, access_ttl=a.access_ttl, skew=a.skew,
                  nonce_ttl=a.nonce_ttl, nonce_grace=a.nonce_grace, owner=a.owner,
                  factory_token_file=a.factory_token_file, test_controls=a.test_controls,
-                 sans=sans)
+                 sans=sans, mode=a.mode)
     cloud = Cloud(cfg)
     app = create_app(cloud)
     srv = Server(a.bind, a.port, app, tls_context(cert, key))
@@ -150,12 +154,14 @@ def main(argv=None) -> int:
 
     info = {"url": f"https://{'[' + a.bind + ']' if ':' in a.bind else a.bind}:{port}",
             "issuer": cloud.issuer, "port": port, "pid": os.getpid(),
-            "ca": str(sd / "ca.pem"), "test_controls": a.test_controls, "owner": a.owner}
+            "ca": str(sd / "ca.pem"), "test_controls": a.test_controls, "owner": a.owner,
+            "mode": a.mode}
     write_public(sd / "server.json", (json.dumps(info, indent=1) + "\n").encode())
     if a.port_file:
         a.port_file.parent.mkdir(parents=True, exist_ok=True)
         write_public(a.port_file, f"{port}\n".encode())
-    print(f"refcloud listening on {info['url']} issuer {cloud.issuer} state {sd}", flush=True)
+    print(f"refcloud listening on {info['url']} issuer {cloud.issuer} mode {a.mode} state {sd}",
+          flush=True)
 
     stop.wait()
     srv.shutdown()

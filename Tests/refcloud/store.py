@@ -96,14 +96,17 @@ class Store:
             }
             self.save()
 
-    def find_user_code(self, user_code: str) -> dict | None:
-        want = normalize_user_code(user_code)
+    def find_user_code(self, user_code: str, exact: bool = False) -> dict | None:
+        """The newest device code with this user code: ignoring case, dashes and
+        spaces (RFC 8628 §6.1), or, with `exact` (plain mode), byte for byte."""
+        norm = (lambda c: c) if exact else normalize_user_code
+        want = norm(user_code or "")
         if not want:
             return None
         with self.lock:
             best = None
             for rec in self.device_codes.values():
-                if normalize_user_code(rec["user_code"]) == want:
+                if norm(rec["user_code"]) == want:
                     if best is None or rec["created_at"] > best["created_at"]:
                         best = rec
             return best

@@ -118,6 +118,14 @@ def cloud(tmp_path_factory):
     assert not (state / "port").exists()
 
 
+@pytest.fixture(scope="session")
+def plain_cloud(tmp_path_factory):
+    state = tmp_path_factory.mktemp("plain") / "state"
+    c = start_cloud(state, "--test-controls", "--mode", "plain", "--interval", "1")
+    yield c
+    assert stop_cloud(c) == 0
+
+
 @pytest.fixture(autouse=True)
 def _no_leftover_faults(cloud):
     yield
@@ -153,7 +161,9 @@ def test_metadata_tls_and_date(cloud):
     assert md["token_endpoint_auth_signing_alg_values_supported"] == ["ES256"]
     assert md["dpop_signing_alg_values_supported"] == ["ES256"]
     assert set(md["grant_types_supported"]) == {DEVICE_CODE, "refresh_token"}
+    # The maker's old private member: still published here, read by nobody.
     assert md["camera_report_endpoint"] == iss + "/v1/devices/"
+    assert cloud.get("/.well-known/oauth-protected-resource").status_code == 404
     page = cloud.get("/device", params={"user_code": "ABCD-EFGH"})
     assert page.status_code == 200 and 'value="ABCD-EFGH"' in page.text
     # Date on every response, errors included
@@ -475,7 +485,7 @@ def test_private_key_jwt_checks(cloud):
 # ---- DPoP proofs ---------------------------------------------------------------------
 def test_dpop_proof_checks(cloud):
     dev = cloud.activate(cloud.device())
-    url = dev.meta["camera_report_endpoint"] + dev.device_id + "/report"
+    url = dev.api + "/v1/devices/" + dev.device_id + "/report"
     tok = dev.access_token
     body = {"schema": 1}
 
@@ -553,7 +563,7 @@ def test_report_accepted_and_validated(cloud):
     r = dev.report(device_id=other.device_id)
     assert r.status_code == 403 and www_error(r) == "insufficient_scope"
     # not JSON
-    url = dev.meta["camera_report_endpoint"] + dev.device_id + "/report"
+    url = dev.api + "/v1/devices/" + dev.device_id + "/report"
     r = dev.http.post(url, data=b"not json{", headers={
         "Authorization": "DPoP " + dev.access_token, "Content-Type": "application/json",
         "DPoP": dev.proof("POST", url, access_token=dev.access_token)})
@@ -879,3 +889,102 @@ def test_totp_rfc6238_vectors():
         assert totp.totp(secret, at=t) == code8[-6:]
         assert totp.verify(secret, code8[-6:], at=t + 30)       # one step of drift
         assert not totp.verify(secret, code8[-6:], at=t + 95)
+
+
+# ---- plain mode: what an independent server may do within the RFCs ------------------------
+# Members registered in IANA's "OAuth Authorization Server Metadata" registry
+# (RFC 8414 §7.1.2, plus RFC 8628, RFC 9449, RFC 7009 and RFC 9728 entries).
+RFC8414_REGISTERED = {
+    "issuer", "authorization_endpoint", "token_endpoint", "jwks_uri", "registration_endpoint",
+    "scopes_supported", "response_types_supported", "response_modes_supported",
+    "grant_types_supported", "token_endpoint_auth_methods_supported",
+    "token_endpoint_auth_signing_alg_values_supported", "service_documentation",
+    "ui_locales_supported", "op_policy_uri", "op_tos_uri", "revocation_endpoint",
+    "revocation_endpoint_auth_methods_supported", "revocation_endpoint_auth_signing_alg_values_supported",
+    "introspection_endpoint", "introspection_endpoint_auth_methods_supported",
+    "introspection_endpoint_auth_signing_alg_values_supported", "code_challenge_methods_supported",
+    "device_authorization_endpoint", "dpop_signing_alg_values_supported",
+    "protected_resources",
+}
+RFC9728_REGISTERED = {
+    "resource", "authorization_servers", "jwks_uri", "scopes_supported", "bearer_methods_supported",
+    "resource_signing_alg_values_supported", "resource_name", "resource_documentation",
+    "resource_policy_uri", "resource_tos_uri", "tls_client_certificate_bound_access_tokens",
+    "authorization_details_types_supported", "dpop_signing_alg_values_supported",
+    "dpop_bound_access_tokens_required",
+}
+
+
+def test_plain_metadata_has_only_registered_members(plain_cloud):
+    md = plain_cloud.get("/.well-known/oauth-authorization-server").json()
+    assert set(md) <= RFC8414_REGISTERED, set(md) - RFC8414_REGISTERED
+    assert "camera_report_endpoint" not in md
+    prm = plain_cloud.get("/.well-known/oauth-protected-resource").json()
+    assert set(prm) <= RFC9728_REGISTERED, set(prm) - RFC9728_REGISTERED
+    assert prm["resource"] == plain_cloud.url
+    assert prm["authorization_servers"] == [md["issuer"]]
+    assert prm["dpop_bound_access_tokens_required"] is True
+    assert plain_cloud.get("/test/state").json()["mode"] == "plain"
+
+
+def test_plain_user_codes_are_long_mixed_case_and_exact(plain_cloud):
+    dev = plain_cloud.device()
+    assert plain_cloud.register(dev).status_code == 201
+    codes = []
+    for _ in range(5):
+        da = dev.device_authorization().json()
+        code = da["user_code"]
+        assert len(code) == 24 and code.isalnum(), code
+        codes.append(code)
+    # Over the codes, upper case, lower case and digits all occur.
+    joined = "".join(codes)
+    assert any(c.isupper() for c in joined) and any(c.islower() for c in joined)
+    assert any(c.isdigit() for c in joined)
+    # Case-sensitive: another spelling is another (unknown) code.
+    wrong = codes[-1].swapcase()
+    assert plain_cloud.approve(wrong).status_code == 404
+    assert plain_cloud.approve(codes[-1]).status_code == 200
+
+
+def test_plain_lifecycle_separate_nonces_and_rotation_without_grace(plain_cloud):
+    dev = plain_cloud.activate(plain_cloud.device())
+    assert dev.report().status_code == 200
+    state = plain_cloud.get("/test/state").json()
+    assert state["dpop_nonce"] != state["resource_dpop_nonce"]
+    # The authorization server's nonce is no good at the resource server.
+    url = dev.api + "/v1/devices/" + dev.device_id + "/report"
+    r = dev.http.post(url, json={"schema": 1}, headers={
+        "Authorization": "DPoP " + dev.access_token,
+        "DPoP": dev.proof("POST", url, access_token=dev.access_token, nonce=state["dpop_nonce"])})
+    assert r.status_code == 401 and www_error(r) == "use_dpop_nonce"
+    assert r.headers["DPoP-Nonce"] == state["resource_dpop_nonce"]
+    # A proof without a nonce is refused at both servers.
+    r = dev.http.post(dev.meta["token_endpoint"], data={"grant_type": "refresh_token",
+                      "refresh_token": dev.refresh_token, **dev.client_auth()},
+                      headers={"DPoP": dev.proof("POST", dev.meta["token_endpoint"], nonce=None)})
+    assert r.status_code == 400 and err(r) == "use_dpop_nonce"
+    # Rotation on every use; the previous token is reuse at once (no grace).
+    rt1 = dev.refresh_token
+    assert dev.refresh().status_code == 200
+    rt2 = dev.refresh_token
+    assert rt2 != rt1
+    r = dev.refresh(rt1)
+    assert r.status_code == 400 and err(r) == "invalid_grant"
+    assert err(dev.refresh(rt2)) == "invalid_grant"
+    fam = plain_cloud.state_of(dev.device_id)["families"][-1]
+    assert fam["revoked"] and fam["grace_uses"] == 0
+
+
+def test_plain_errors_carry_extra_members(plain_cloud):
+    dev = plain_cloud.device()
+    assert plain_cloud.register(dev).status_code == 201
+    r = dev.device_authorization(aud="https://elsewhere.example")
+    assert r.status_code == 401
+    assert r.headers["Content-Type"] == "application/json; charset=utf-8"
+    body = r.json()
+    assert body["error"] == "invalid_client"
+    assert {"error_uri", "trace_id", "details"} <= set(body)
+    assert isinstance(body["details"], dict)
+    r = dev.report(token="not-a-token")
+    assert r.status_code == 401 and www_error(r) == "invalid_token"
+    assert r.json()["error"] == "invalid_token" and "trace_id" in r.json()

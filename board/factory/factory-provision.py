@@ -792,6 +792,31 @@ class Station:
             raise BoardError(f"camera-agent status failed: {r.why()}")
         return r.out
 
+    CLOCK_TOLERANCE = 30  # seconds; the cloud's assertion skew is larger
+
+    def _set_board_clock(self, conn, now: int, step) -> None:
+        """The board's clock within CLOCK_TOLERANCE of the cloud's `now`: read
+        with `date +%s`, set with `date -u -s @now` on serial and ssh boards (the
+        factory line's RTC step). A local board is this machine: never set."""
+        def board_time() -> int:
+            r = conn.shell("date +%s")
+            text = r.out.strip()
+            if r.rc != 0 or not text.isdigit():
+                raise BoardError(f"cannot read the board's clock: {r.why()}")
+            return int(text)
+        off = board_time() - now
+        if abs(off) <= self.CLOCK_TOLERANCE:
+            return
+        if conn.name == "local":
+            raise BoardError(f"this machine's clock is {off:+d} s off the cloud's; fix it first")
+        r = conn.shell(f"date -u -s @{int(now)} >/dev/null")
+        if r.rc != 0:
+            raise BoardError(f"cannot set the board's clock: {r.why()}")
+        off2 = board_time() - now
+        if abs(off2) > self.CLOCK_TOLERANCE:
+            raise BoardError(f"the board's clock is still {off2:+d} s off the cloud's after setting it")
+        step(f"board clock set from the cloud's Date (was {off:+d} s off)")
+
     def _verify(self, conn, device_id: str, jkt: str, step) -> None:
         path = f"/factory/devices/{device_id}/challenge"
         code, doc, server_time = self.cloud.post(path, None)
@@ -802,10 +827,12 @@ class Station:
         if not (audience.startswith("https://") and audience.endswith(f"/factory/devices/{device_id}/verify")
                 and audience.isprintable() and " " not in audience and len(audience) <= 2048):
             raise BoardError(f"cloud: POST {path}: the audience is not this device's https verify URL")
-        # The cloud's clock, not the board's: a board fresh from the line may
-        # still think it is 1970.
-        issued_at = server_time if server_time and server_time > 1_000_000_000 else int(time.time())
-        r = conn.agent(["attest", "--nonce", nonce, "--audience", audience, "--issued-at", str(issued_at)])
+        # attest signs with the board's own clock (a station may not choose iat:
+        # it could otherwise pre-date or post-date a proof). A board fresh from
+        # the line may still think it is 1970: the station sets its clock first.
+        self._set_board_clock(conn, server_time if server_time and server_time > 1_000_000_000
+                              else int(time.time()), step)
+        r = conn.agent(["attest", "--nonce", nonce, "--audience", audience])
         if r.rc != 0:
             raise BoardError(f"camera-agent attest failed: {r.why()}")
         assertion = parse_attest(r.out)

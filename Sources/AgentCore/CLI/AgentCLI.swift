@@ -44,8 +44,8 @@ public enum AgentCLI {
     case .reauth:
       var command = ReauthCommand()
       return withConfig(invocation) { VaultAccess.run(&command, config: $0) }
-    case .attest(let nonce, let audience, let issuedAt):
-      var command = AttestCommand(nonce: nonce, audience: audience, issuedAt: issuedAt)
+    case .attest(let nonce, let audience):
+      var command = AttestCommand(nonce: nonce, audience: audience)
       return withConfig(invocation) { VaultAccess.run(&command, config: $0) }
     }
   }

@@ -1,22 +1,23 @@
-/// `camera-agent attest --nonce NONCE --audience URL [--issued-at SECONDS]`:
-/// proves to the factory station that this board holds the identity key the
-/// cloud registered. Prints one line, a compact JWS shaped as an RFC 7523
-/// client assertion (ES256, `typ: JWT`): `iss` = `sub` = the device id, `aud`
-/// = the verifier's URL, `jti` = the verifier's single-use challenge nonce,
-/// `exp` = `iat` + 300. Nothing is sent anywhere and the vault is not changed.
+/// `camera-agent attest --nonce NONCE --audience URL`: proves to the factory
+/// station that this board holds the identity key the cloud registered.
+/// Prints one line, a compact JWS shaped as an RFC 7523 client assertion
+/// (ES256, `typ: JWT`): `iss` = `sub` = the device id, `aud` = the factory
+/// verify URL, `jti` = the verifier's single-use challenge nonce, `iat` = the
+/// board's clock, `exp` = `iat` + 300. Nothing is sent anywhere and the vault
+/// is not changed.
+///
+/// Because the JWS has a client assertion's shape, an assertion for the
+/// token endpoint or the issuer would log in as this device there (RFC 7523
+/// §3: the server checks `aud`). So the only audience signed for is this
+/// board's factory verify URL, `https://HOST/.../factory/devices/ID/verify`
+/// (`AttestAudience`), never the configured issuer, and `iat` is the board's
+/// own clock, which a station cannot set into the past or the future.
 struct AttestCommand: VaultCommand {
   static let lifetime: Int64 = 300
   static let nonceLength = 16...128
-  /// `--issued-at` bounds: 2001-09-09 to 2096-10-02, so a typo cannot sign an
-  /// assertion for 1970 or the far future.
-  static let issuedAtRange: ClosedRange<Int64> = 1_000_000_000...4_000_000_000
 
   let nonce: String
   let audience: String
-  /// The verifier's clock (the station passes the cloud's `Date`): a board
-  /// fresh from the line often has not synced its clock yet. nil = this
-  /// board's clock.
-  let issuedAt: Int64?
 
   func run<S: SlotStore>(_ vault: inout Vault<S>, config: AgentConfig) -> Int32 {
     if ASCII.hasPrefixIgnoringCase(audience, "http://") && !config.allowInsecureHTTP {
@@ -28,12 +29,23 @@ struct AttestCommand: VaultCommand {
       let contents = VaultAccess.openProvisioned(
         &vault, unprovisioned: "attest: this board is not provisioned (run provision --device-id ID first)")
     else { return ExitCode.failure }
+    if let refusal = AttestAudience.refusal(audience, deviceID: contents.deviceID, issuer: config.server) {
+      Console.err("camera-agent: attest: \(refusal)")
+      return ExitCode.dataError
+    }
+    let clock = ClockCorrection(clock: SystemWallClock())
+    if clock.localClockIsUnset {
+      Console.err(
+        "camera-agent: attest: the board's clock reads before this firmware was built; set the clock first (the assertion's iat is the board's time)"
+      )
+      return ExitCode.failure
+    }
     guard let der = contents.identityKey else {
       Console.err("camera-agent: attest: the vault of \(contents.deviceID) holds no identity key")
       return ExitCode.failure
     }
     let assertion = ClientAssertion(
-      clientID: contents.deviceID, audience: audience, issuedAt: issuedAt ?? SystemWallClock().seconds(),
+      clientID: contents.deviceID, audience: audience, issuedAt: clock.now(),
       lifetime: Self.lifetime, includesType: true, jti: nonce)
     var random = SystemRandom()
     do {
@@ -69,11 +81,13 @@ extension Invocation {
   static func parseAttest(_ rest: [String]) throws(UsageError) -> Command {
     var nonce: String? = nil
     var audience: String? = nil
-    var issuedAt: Int64? = nil
     var index = 0
     while index < rest.count {
       let option = rest[index]
-      guard option == "--nonce" || option == "--audience" || option == "--issued-at" else {
+      if option == "--issued-at" {
+        throw UsageError(message: "attest: --issued-at is not accepted: iat is the board's own clock")
+      }
+      guard option == "--nonce" || option == "--audience" else {
         throw UsageError(message: "attest: unknown option '\(option)'")
       }
       index += 1
@@ -93,16 +107,12 @@ extension Invocation {
         }
         audience = value
       default:
-        guard let seconds = Int64(value), AttestCommand.issuedAtRange.contains(seconds) else {
-          throw UsageError(
-            message: "attest: --issued-at must be whole seconds since the epoch, 1000000000 to 4000000000")
-        }
-        issuedAt = seconds
+        break
       }
       index += 1
     }
     guard let nonce else { throw UsageError(message: "attest: --nonce is required") }
     guard let audience else { throw UsageError(message: "attest: --audience is required") }
-    return .attest(nonce: nonce, audience: audience, issuedAt: issuedAt)
+    return .attest(nonce: nonce, audience: audience)
   }
 }

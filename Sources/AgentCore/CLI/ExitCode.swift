@@ -5,6 +5,9 @@ public enum ExitCode {
   public static let failure: Int32 = 1
   /// EX_USAGE: unknown subcommand or flag, missing argument.
   public static let usage: Int32 = 64
+  /// EX_DATAERR: an argument is well formed but refused (an `attest` audience
+  /// that is not the factory verify URL).
+  public static let dataError: Int32 = 65
   /// EX_SOFTWARE: an internal error.
   public static let software: Int32 = 70
   /// EX_CANTCREAT: `provision` on a board that already has an identity (no --force).

@@ -13,7 +13,7 @@ public struct Invocation: Equatable {
     case run(onceActive: Bool)
     case reauth
     /// The factory's proof of possession; see AttestCommand.
-    case attest(nonce: String, audience: String, issuedAt: Int64?)
+    case attest(nonce: String, audience: String)
   }
 
   public var command: Command

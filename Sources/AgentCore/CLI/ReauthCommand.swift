@@ -22,6 +22,7 @@ struct ReauthCommand: VaultCommand {
     contents.accessTokenExpiry = nil
     contents.refreshToken = nil
     contents.dpopKey = nil
+    SessionBinding.record(&contents, config: config)
     var random = SystemRandom()
     let outcome: VaultCommitOutcome
     do {

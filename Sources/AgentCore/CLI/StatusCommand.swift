@@ -38,6 +38,12 @@ struct StatusCommand: VaultCommand {
     Console.out("access_token=\(contents.accessToken == nil ? "absent" : "present")")
     if let expiry = contents.accessTokenExpiry { Console.out("access_token_expires=\(expiry)") }
     Console.out("refresh_token=\(contents.refreshToken == nil ? "absent" : "present")")
+    if let issuer = contents.sessionIssuer {
+      Console.out("session_issuer=\(LogSafeText.sanitize(issuer, limit: 200))")
+    }
+    if let api = contents.sessionAPIBase {
+      Console.out("session_api_base=\(LogSafeText.sanitize(api, limit: 200))")
+    }
     if let at = contents.lastActivation { Console.out("last_activation=\(at)") }
     if let at = contents.provisionedAt { Console.out("provisioned_at=\(at)") }
     for reason in vault.skipped { Console.out("skipped=\(reason)") }

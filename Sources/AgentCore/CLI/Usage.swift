@@ -40,12 +40,14 @@ public enum Usage {
       reauth        destroy the session (access and refresh tokens, DPoP key)
                     in the vault, keeping the identity; the next run asks the
                     owner to approve again. Sends nothing to the cloud
-      attest --nonce NONCE --audience URL [--issued-at SECONDS]
+      attest --nonce NONCE --audience URL
                     print one line: a JWS (ES256, RFC 7523 client assertion
                     shape) signed with the identity key: iss = sub = device
                     id, aud = URL, jti = NONCE (16-128 of A-Z a-z 0-9 - _),
-                    iat = SECONDS (default: this board's clock), exp = iat +
-                    300. For the factory station's check; sends nothing
+                    iat = this board's clock, exp = iat + 300. URL must be
+                    this board's factory verify URL (.../factory/devices/ID/
+                    verify), never the issuer or a token endpoint (exit 65).
+                    For the factory station's check; sends nothing
       help          show this text
 
     options:

@@ -6,7 +6,8 @@
 /// the identity key's client assertion); the cloud ends the whole grant, so
 /// the access token issued with it dies too. If that fails, nothing is
 /// erased: a wiped board whose tokens still work at the cloud is worse than
-/// a board that says so. `--local-only` erases without asking the cloud (a
+/// a board that says so. The refresh token only ever goes to the issuer that
+/// issued it (`SessionBinding`). `--local-only` erases without asking the cloud (a
 /// board with no network), and says that the session may still be live.
 ///
 /// Refused (exit 75) while the daemon runs: it owns the vault and would
@@ -23,6 +24,13 @@ struct WipeCommand: VaultCommand {
         guard !config.server.isEmpty else {
           Console.err(
             "camera-agent: the vault holds a session but server is not set, so it cannot be revoked; nothing was wiped (wipe --local-only erases without revoking)"
+          )
+          return ExitCode.config
+        }
+        if case .issuerChanged(let recorded, let configured) = SessionBinding.check(contents, config: config)
+        {
+          Console.err(
+            "camera-agent: the vault's session was issued by '\(LogSafeText.sanitize(recorded, limit: 200))', but server = '\(LogSafeText.sanitize(configured, limit: 200))': its refresh token is not sent to another server; nothing was wiped (set server back to revoke it there, or wipe --local-only)"
           )
           return ExitCode.config
         }

@@ -12,6 +12,6 @@ extension CloudClient where Transport == CurlTransport, Random == SystemRandom, 
     self.init(
       transport: CurlTransport(policy: config.httpPolicy), random: SystemRandom(), clock: clock,
       issuer: config.server, deviceID: deviceID, identityKey: identityKey, sessionKey: sessionKey,
-      allowPlainHTTP: config.allowInsecureHTTP)
+      allowPlainHTTP: config.allowInsecureHTTP, apiBase: config.effectiveAPIBase)
   }
 }

@@ -1,7 +1,9 @@
 /// The device side of the protocol contract, one method per protocol step:
 /// RFC 8414 discovery, RFC 8628 device grant, RFC 6749 §6 refresh, RFC 7009
-/// revocation and the DPoP-authorized status report, with RFC 7523 client
-/// assertions and RFC 9449 proofs made here.
+/// revocation and the DPoP-authorized status report at the maker's API (a
+/// protected resource, RFC 9728 metadata where it publishes it), with
+/// RFC 7523 client assertions and RFC 9449 proofs made here. Nothing beyond
+/// the RFCs is asked of either server.
 ///
 /// Each step sends its request (plus at most one retry, for a fresh DPoP
 /// nonce or a clock learned from that very answer) and returns an outcome;
@@ -17,6 +19,10 @@ public struct CloudClient<Transport: HTTPTransport, Random: RandomSource, Clock:
   public var clock: ClockCorrection<Clock>
   /// The configured issuer; the metadata must name exactly this one.
   public let issuer: String
+  /// The report API's base URL (`api_base`, default the issuer's origin):
+  /// `POST {apiBase}/v1/devices/{device_id}/report`, and the RFC 9728
+  /// resource identifier its metadata must name.
+  public let apiBase: String
   /// The device id, which is the OAuth `client_id`.
   public let deviceID: String
   /// Signs client assertions; made at the factory, registered with the cloud.
@@ -26,6 +32,9 @@ public struct CloudClient<Transport: HTTPTransport, Random: RandomSource, Clock:
   public var sessionKey: P256PrivateKey
   /// From `discover()`, or restored by the caller.
   public var metadata: ServerMetadata?
+  /// From `discover()`: the report API's RFC 9728 metadata, nil when the
+  /// API does not publish it (404).
+  public private(set) var resourceMetadata: ProtectedResourceMetadata?
   /// Development only: accepts `http://` endpoints in the metadata.
   public var allowPlainHTTP: Bool
   /// Longest `Retry-After` read from a response; storm control bounds it again.
@@ -37,12 +46,14 @@ public struct CloudClient<Transport: HTTPTransport, Random: RandomSource, Clock:
 
   public init(
     transport: Transport, random: Random, clock: ClockCorrection<Clock>, issuer: String, deviceID: String,
-    identityKey: P256PrivateKey, sessionKey: P256PrivateKey, allowPlainHTTP: Bool = false
+    identityKey: P256PrivateKey, sessionKey: P256PrivateKey, allowPlainHTTP: Bool = false,
+    apiBase: String? = nil
   ) {
     self.transport = transport
     self.random = random
     self.clock = clock
     self.issuer = issuer
+    self.apiBase = apiBase ?? WellKnownURL.origin(issuer) ?? issuer
     self.deviceID = deviceID
     self.identityKey = identityKey
     self.sessionKey = sessionKey
@@ -52,9 +63,19 @@ public struct CloudClient<Transport: HTTPTransport, Random: RandomSource, Clock:
   // MARK: - Steps
 
   /// RFC 8414: fetches and checks the metadata (the `issuer` member must be
-  /// the configured issuer, byte for byte), and keeps it in `metadata`.
+  /// the configured issuer, byte for byte), and keeps it in `metadata`; then
+  /// RFC 9728: the report API's metadata, where published, must name the
+  /// API base and list the issuer (`resourceMetadata`). A document that
+  /// fails a check fails discovery, before any credential is sent.
   @discardableResult
   public mutating func discover() throws(CloudError) -> ServerMetadata {
+    let parsed = try discoverAuthorizationServer()
+    resourceMetadata = try discoverResource()
+    metadata = parsed
+    return parsed
+  }
+
+  private mutating func discoverAuthorizationServer() throws(CloudError) -> ServerMetadata {
     let request = HTTPRequest(
       method: .get, url: ServerMetadata.metadataURL(issuer: issuer),
       headers: [HTTPHeader("Accept", "application/json")])
@@ -66,8 +87,23 @@ public struct CloudClient<Transport: HTTPTransport, Random: RandomSource, Clock:
     } catch {
       throw .malformedResponse(status: response.status, error)
     }
-    metadata = parsed
     return parsed
+  }
+
+  /// `GET {origin}/.well-known/oauth-protected-resource{path}`: 404 means
+  /// the API publishes no metadata, and the configured base is used as is.
+  private mutating func discoverResource() throws(CloudError) -> ProtectedResourceMetadata? {
+    let request = HTTPRequest(
+      method: .get, url: ProtectedResourceMetadata.metadataURL(resource: apiBase),
+      headers: [HTTPHeader("Accept", "application/json")])
+    let response = try exchange(request).response
+    if response.status == 404 { return nil }
+    guard response.status == 200 else { throw failure(response) }
+    do throws(OAuthMessageError) {
+      return try ProtectedResourceMetadata.parse(response.body, expectedResource: apiBase, issuer: issuer)
+    } catch {
+      throw .malformedResponse(status: response.status, error)
+    }
   }
 
   /// RFC 8628 §3.1: asks for a device code and the user code the owner
@@ -120,11 +156,12 @@ public struct CloudClient<Transport: HTTPTransport, Random: RandomSource, Clock:
     throw error
   }
 
-  /// `POST {camera_report_endpoint}{device_id}/report` with `Authorization:
+  /// `POST {api}/v1/devices/{device_id}/report` with `Authorization:
   /// DPoP <token>` and a proof carrying `ath`. A 401 `use_dpop_nonce` is
   /// retried once with the resource server's new nonce.
   public mutating func report(accessToken: SecretBytes, body: [UInt8]) throws(CloudError) -> ReportOutcome {
-    let url = try reportURL()
+    _ = try requireMetadata()
+    let url = reportURL
     let authorization = "DPoP " + String(decoding: accessToken.revealCopy(), as: UTF8.self)
     var retried = false
     while true {
@@ -171,13 +208,12 @@ public struct CloudClient<Transport: HTTPTransport, Random: RandomSource, Clock:
     return metadata
   }
 
-  /// The report URL: the metadata's base, a `/`, the percent-encoded device id, `/report`.
-  private func reportURL() throws(CloudError) -> String {
-    guard let base = try requireMetadata().cameraReportEndpoint else {
-      throw .endpointMissing("camera_report_endpoint")
-    }
-    var bytes = Array(base.utf8)
-    if bytes.last != UInt8(ascii: "/") { bytes.append(UInt8(ascii: "/")) }
+  /// The report URL (SPEC): the API base without a trailing `/`, then
+  /// `/v1/devices/`, the percent-encoded device id, `/report`.
+  public var reportURL: String {
+    var bytes = Array(apiBase.utf8)
+    if bytes.last == UInt8(ascii: "/") { bytes.removeLast() }
+    bytes.append(contentsOf: Array("/v1/devices/".utf8))
     FormEncoding.percentEncode(Array(deviceID.utf8), into: &bytes)
     bytes.append(contentsOf: Array("/report".utf8))
     return String(decoding: bytes, as: UTF8.self)

@@ -5,6 +5,10 @@ public struct AgentConfig: Equatable {
 
   /// Base URL of the authorization server (its RFC 8414 issuer).
   public var server: String = ""
+  /// The report API's base URL, `{api}` of `POST {api}/v1/devices/{id}/report`
+  /// and its RFC 9728 resource identifier; nil = the issuer's origin
+  /// (`effectiveAPIBase`).
+  public var apiBase: String? = nil
   /// PEM CA bundle the cloud's certificate must chain to.
   public var caFile: String = "/etc/camera-agent/ca.pem"
   public var connectTimeoutMs: Int = 10_000
@@ -64,6 +68,8 @@ public struct AgentConfig: Equatable {
   public init() {}
 
   public init(file: ConfigFile) throws(ConfigError) {
+    var serverLine = 0
+    var apiBaseLine = 0
     for entry in file.entries {
       func invalid(_ reason: String) -> ConfigError {
         .invalidValue(path: file.path, line: entry.line, key: entry.key, reason: reason)
@@ -75,6 +81,10 @@ public struct AgentConfig: Equatable {
             || ASCII.hasPrefixIgnoringCase(entry.value, "http://")
         else { throw invalid("must be an https:// URL") }
         server = entry.value
+        serverLine = entry.line
+      case "api_base":
+        apiBase = entry.value
+        apiBaseLine = entry.line
       case "ca_file":
         guard entry.value.utf8.first == UInt8(ascii: "/") else { throw invalid("must be an absolute path") }
         caFile = entry.value
@@ -162,11 +172,29 @@ public struct AgentConfig: Equatable {
         throw .unknownKey(path: file.path, line: entry.line, key: entry.key)
       }
     }
-    if ASCII.hasPrefixIgnoringCase(server, "http://") && !allowInsecureHTTP {
-      throw .invalidValue(
-        path: file.path, line: 0, key: "server",
-        reason: "http:// needs allow_insecure_http = yes (development only)")
+    // Checked once every key is read: allow_insecure_http may come later in the file.
+    for (key, value, line) in [("server", server, serverLine), ("api_base", apiBase ?? "", apiBaseLine)]
+    where line > 0 {
+      if ASCII.hasPrefixIgnoringCase(value, "http://") && !allowInsecureHTTP {
+        throw .invalidValue(
+          path: file.path, line: line, key: key,
+          reason: "http:// needs allow_insecure_http = yes (development only)")
+      }
+      do throws(OAuthMessageError) {
+        try EndpointURL.validate(value, field: key, allowPlainHTTP: allowInsecureHTTP, allowQuery: false)
+      } catch {
+        throw .invalidValue(path: file.path, line: line, key: key, reason: Self.reason(error))
+      }
     }
+  }
+
+  /// The report API's base: `api_base`, or the issuer's origin
+  /// (`https://host[:port]` of `server`) when it is not set.
+  public var effectiveAPIBase: String { apiBase ?? WellKnownURL.origin(server) ?? server }
+
+  private static func reason(_ error: OAuthMessageError) -> String {
+    if case .invalidValue(_, let reason) = error { return reason }
+    return error.description
   }
 
   /// The jitter added to each periodic report interval, in seconds.

@@ -87,5 +87,8 @@ struct BoardHost: SessionHost {
     return pending.contains(.stop)
   }
 
+  /// Issue 12: the record names the issuer and API base of the tokens it holds.
+  func prepareCommit(_ contents: inout VaultContents) { SessionBinding.record(&contents, config: config) }
+
   func committed(_ contents: VaultContents) {}
 }

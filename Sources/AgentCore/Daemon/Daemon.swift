@@ -122,6 +122,11 @@ struct Daemon<Store: SlotStore> {
       logger.error("configuration reload failed; keeping the previous settings")
       return nil
     }
+    // Issue 12: a session is never carried to another issuer by a reload.
+    if let contents = driver.contents, let refusal = SessionBinding.reloadRefusal(contents, config: fresh) {
+      logger.error("\(refusal); keeping the previous settings")
+      return nil
+    }
     config = fresh
     logger.configure(level: fresh.logLevel, syslogPath: fresh.syslogSocket)
     logger.info("configuration reloaded")

@@ -162,7 +162,9 @@ public struct SessionDriver<
     return .identityOnly
   }
 
-  private mutating func commit(_ updated: VaultContents) -> Bool {
+  private mutating func commit(_ contents: VaultContents) -> Bool {
+    var updated = contents
+    host.prepareCommit(&updated)
     do throws(VaultError) {
       try vault.commit(updated, random: &random)
     } catch {

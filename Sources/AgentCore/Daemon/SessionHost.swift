@@ -11,6 +11,9 @@ public protocol SessionHost {
   mutating func reportBody(_ contents: VaultContents) -> [UInt8]?
   /// Checked before each network step, so SIGTERM stops a chain of steps.
   mutating func stopRequested() -> Bool
+  /// Adds what the board records beside the session (the issuer and API
+  /// base the tokens belong to) to contents about to be committed.
+  mutating func prepareCommit(_ contents: inout VaultContents)
   /// A commit reached the vault (the simulator checks it against the medium).
   mutating func committed(_ contents: VaultContents)
 }

@@ -1,5 +1,7 @@
 /// The authorization server's RFC 8414 metadata: where the agent sends its
-/// device authorization, token, revocation and report requests.
+/// device authorization, token and revocation requests. Only members the
+/// RFCs register are read; the report API's address comes from the
+/// configuration and RFC 9728 (`ProtectedResourceMetadata`), never from here.
 public struct ServerMetadata: Equatable {
   /// RFC 8414 §3: fetched from the issuer with this path inserted.
   public static let wellKnownPath = "/.well-known/oauth-authorization-server"
@@ -9,36 +11,23 @@ public struct ServerMetadata: Equatable {
   public let deviceAuthorizationEndpoint: String
   /// Optional in RFC 8414; without it, unpairing can only wipe the vault.
   public let revocationEndpoint: String?
-  /// The maker's extension: base URL of the status report API.
-  public let cameraReportEndpoint: String?
 
   public init(
-    issuer: String, tokenEndpoint: String, deviceAuthorizationEndpoint: String,
-    revocationEndpoint: String?, cameraReportEndpoint: String?
+    issuer: String, tokenEndpoint: String, deviceAuthorizationEndpoint: String, revocationEndpoint: String?
   ) {
     self.issuer = issuer
     self.tokenEndpoint = tokenEndpoint
     self.deviceAuthorizationEndpoint = deviceAuthorizationEndpoint
     self.revocationEndpoint = revocationEndpoint
-    self.cameraReportEndpoint = cameraReportEndpoint
   }
 
-  /// The metadata URL for an issuer (RFC 8414 §3.1): the well-known segment
-  /// goes between the host and any path component of the issuer.
+  /// The metadata URL for an issuer (RFC 8414 §3.1).
   public static func metadataURL(issuer: String) -> String {
-    let bytes = Array(issuer.utf8)
-    guard let schemeEnd = findSchemeEnd(bytes) else { return issuer + wellKnownPath }
-    var pathStart = schemeEnd
-    while pathStart < bytes.count, bytes[pathStart] != UInt8(ascii: "/") { pathStart += 1 }
-    var pathEnd = bytes.count
-    // A trailing slash adds no path segment ("https://a/" and "https://a" share one URL).
-    if pathEnd > pathStart, bytes[pathEnd - 1] == UInt8(ascii: "/") { pathEnd -= 1 }
-    let origin = String(decoding: bytes[0..<pathStart], as: UTF8.self)
-    let path = pathEnd > pathStart ? String(decoding: bytes[pathStart..<pathEnd], as: UTF8.self) : ""
-    return origin + wellKnownPath + path
+    WellKnownURL.make(identifier: issuer, wellKnownPath: wellKnownPath)
   }
 
-  /// Parses and checks a metadata response body.
+  /// Parses and checks a metadata response body (RFC 8414 §3.3 and what
+  /// this agent needs from the server).
   ///
   /// - `expectedIssuer`: the configured issuer. RFC 8414 §3.3 requires the
   ///   `issuer` member to be identical (byte for byte, no normalization);
@@ -46,10 +35,12 @@ public struct ServerMetadata: Equatable {
   ///   redirect the device's credentials.
   /// - Every endpoint must be an https URL (`allowPlainHTTP` is the
   ///   development flag of the HTTP policy).
-  /// - Where the server lists its DPoP algorithms or token endpoint
-  ///   authentication methods, they must include what the agent uses
-  ///   (ES256, `private_key_jwt`), so a mismatch is reported at discovery
-  ///   instead of as a puzzling token error later.
+  /// - Where the server lists what it supports, the list must include what
+  ///   the agent uses, so that a mismatch is reported at discovery instead of
+  ///   as a puzzling token error later: `private_key_jwt` at the token and
+  ///   revocation endpoints, ES256 for those assertions and for DPoP
+  ///   (RFC 9449 §5.1), and the device code and refresh grants. A list that
+  ///   is absent is not held against the server (each is OPTIONAL).
   public static func parse(
     _ body: [UInt8], expectedIssuer: String, allowPlainHTTP: Bool = false,
     limits: JSONReader.Limits = JSONReader.Limits()
@@ -72,19 +63,20 @@ public struct ServerMetadata: Equatable {
     if let revocation = fields.revocationEndpoint {
       try EndpointURL.validate(revocation, field: "revocation_endpoint", allowPlainHTTP: allowPlainHTTP)
     }
-    if let report = fields.cameraReportEndpoint {
-      try EndpointURL.validate(report, field: "camera_report_endpoint", allowPlainHTTP: allowPlainHTTP)
-    }
-    if let algorithms = fields.dpopAlgorithms, !contains(algorithms, "ES256") {
-      throw .invalidValue("dpop_signing_alg_values_supported", reason: "does not include ES256")
-    }
-    if let methods = fields.authMethods, !contains(methods, "private_key_jwt") {
-      throw .invalidValue("token_endpoint_auth_methods_supported", reason: "does not include private_key_jwt")
+    for (name, list, wanted) in [
+      ("dpop_signing_alg_values_supported", fields.dpopAlgorithms, "ES256"),
+      ("token_endpoint_auth_methods_supported", fields.authMethods, "private_key_jwt"),
+      ("token_endpoint_auth_signing_alg_values_supported", fields.authAlgorithms, "ES256"),
+      ("revocation_endpoint_auth_methods_supported", fields.revocationAuthMethods, "private_key_jwt"),
+      ("grant_types_supported", fields.grantTypes, "urn:ietf:params:oauth:grant-type:device_code"),
+      ("grant_types_supported", fields.grantTypes, "refresh_token"),
+    ] {
+      if let list, !contains(list, wanted) { throw .invalidValue(name, reason: "does not include \(wanted)") }
     }
     return ServerMetadata(
       issuer: fields.issuer, tokenEndpoint: fields.tokenEndpoint,
       deviceAuthorizationEndpoint: fields.deviceAuthorizationEndpoint,
-      revocationEndpoint: fields.revocationEndpoint, cameraReportEndpoint: fields.cameraReportEndpoint)
+      revocationEndpoint: fields.revocationEndpoint)
   }
 
   /// The members as read, before the checks (JSON errors only, kept apart so
@@ -94,9 +86,11 @@ public struct ServerMetadata: Equatable {
     var tokenEndpoint: String
     var deviceAuthorizationEndpoint: String
     var revocationEndpoint: String?
-    var cameraReportEndpoint: String?
     var dpopAlgorithms: [String]?
     var authMethods: [String]?
+    var authAlgorithms: [String]?
+    var revocationAuthMethods: [String]?
+    var grantTypes: [String]?
   }
 
   private static func readFields(_ body: [UInt8], limits: JSONReader.Limits) throws(JSONError) -> Fields {
@@ -106,26 +100,15 @@ public struct ServerMetadata: Equatable {
       tokenEndpoint: try object.requiredString("token_endpoint"),
       deviceAuthorizationEndpoint: try object.requiredString("device_authorization_endpoint"),
       revocationEndpoint: try object.optionalString("revocation_endpoint"),
-      cameraReportEndpoint: try object.optionalString("camera_report_endpoint"),
       dpopAlgorithms: try object.optionalStringArray("dpop_signing_alg_values_supported"),
-      authMethods: try object.optionalStringArray("token_endpoint_auth_methods_supported"))
+      authMethods: try object.optionalStringArray("token_endpoint_auth_methods_supported"),
+      authAlgorithms: try object.optionalStringArray("token_endpoint_auth_signing_alg_values_supported"),
+      revocationAuthMethods: try object.optionalStringArray("revocation_endpoint_auth_methods_supported"),
+      grantTypes: try object.optionalStringArray("grant_types_supported"))
   }
 
-  private static func contains(_ list: [String], _ wanted: String) -> Bool {
+  static func contains(_ list: [String], _ wanted: String) -> Bool {
     for item in list where item.utf8.elementsEqual(wanted.utf8) { return true }
     return false
-  }
-
-  private static func findSchemeEnd(_ bytes: [UInt8]) -> Int? {
-    var index = 0
-    while index + 2 < bytes.count {
-      if bytes[index] == UInt8(ascii: ":"), bytes[index + 1] == UInt8(ascii: "/"),
-        bytes[index + 2] == UInt8(ascii: "/")
-      {
-        return index + 3
-      }
-      index += 1
-    }
-    return nil
   }
 }

@@ -13,6 +13,11 @@ public struct VaultContents {
   /// Seconds since the epoch of the latest successful (re-)activation.
   public var lastActivation: Int64?
   public var provisionedAt: Int64?
+  /// The issuer (`server`) the session's tokens were issued by: they go to
+  /// no other server (`SessionBinding`). Recorded with the tokens.
+  public var sessionIssuer: String?
+  /// The report API (`api_base`) the session's access token is sent to.
+  public var sessionAPIBase: String?
 
   public init(deviceID: String) { self.deviceID = deviceID }
 
@@ -26,7 +31,13 @@ public struct VaultContents {
     case refreshToken = 6
     case lastActivation = 7
     case provisionedAt = 8
+    // 9 is the time floor (issue 11).
+    case sessionIssuer = 10
+    case sessionAPIBase = 11
   }
+
+  /// Longest issuer or API base URL a record holds (as `EndpointURL`).
+  static let maxURLLength = EndpointURL.maxLength
 
   /// Type-length-value: tag (1 byte), length (2 bytes, little-endian), value.
   /// The buffer is sized up front so no reallocation leaves secret copies behind.
@@ -36,6 +47,9 @@ public struct VaultContents {
       if let secret { size += 3 + secret.count }
     }
     size += 3 * 11
+    for text in [sessionIssuer, sessionAPIBase] {
+      if let text { size += 3 + text.utf8.count }
+    }
     var out: [UInt8] = []
     out.reserveCapacity(size)
     func field(_ tag: Tag, _ value: UnsafeRawBufferPointer) {
@@ -59,6 +73,8 @@ public struct VaultContents {
     secret(.refreshToken, refreshToken)
     integer(.lastActivation, lastActivation)
     integer(.provisionedAt, provisionedAt)
+    if let sessionIssuer { Array(sessionIssuer.utf8).withUnsafeBytes { field(.sessionIssuer, $0) } }
+    if let sessionAPIBase { Array(sessionAPIBase.utf8).withUnsafeBytes { field(.sessionAPIBase, $0) } }
     return SecretBytes(out)
   }
 
@@ -99,6 +115,11 @@ public struct VaultContents {
           return .failure(.malformedContents("device id"))
         }
         contents.deviceID = id
+      case .sessionIssuer, .sessionAPIBase:
+        guard length <= maxURLLength, let text = String(validating: Array(value), as: UTF8.self),
+          isPrintableASCII(value)
+        else { return .failure(.malformedContents("field \(tagByte) is not a URL")) }
+        if tag == .sessionIssuer { contents.sessionIssuer = text } else { contents.sessionAPIBase = text }
       case .identityKey: contents.identityKey = SecretBytes(Array(value))
       case .dpopKey: contents.dpopKey = SecretBytes(Array(value))
       case .accessToken: contents.accessToken = SecretBytes(Array(value))
@@ -116,5 +137,10 @@ public struct VaultContents {
     }
     guard !contents.deviceID.isEmpty else { return .failure(.malformedContents("no device id")) }
     return .success(contents)
+  }
+
+  private static func isPrintableASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    for byte in bytes where byte < 0x21 || byte > 0x7e { return false }
+    return !bytes.isEmpty
   }
 }

@@ -21,6 +21,8 @@ public struct SwarmHost: SessionHost {
 
   public mutating func stopRequested() -> Bool { server.cutRequested }
 
+  public mutating func prepareCommit(_ contents: inout VaultContents) {}
+
   public mutating func committed(_ contents: VaultContents) {
     commits.append((server.clock.time, contents))
   }
