@@ -59,4 +59,13 @@ static inline int64_t ca_monotonic_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/// The build's own time (SOURCE_DATE_EPOCH style: the commit time, set by
+/// cross/build.sh and test.sh with -DCA_BUILD_TIME=SECONDS). The firmware
+/// cannot run before it was built, so this is the lowest time floor.
+/// 0 when the build did not say.
+#ifndef CA_BUILD_TIME
+#define CA_BUILD_TIME 0
+#endif
+static inline int64_t ca_build_time(void) { return (int64_t)(CA_BUILD_TIME); }
+
 #endif

@@ -40,6 +40,7 @@ struct StatusCommand: VaultCommand {
     Console.out("refresh_token=\(contents.refreshToken == nil ? "absent" : "present")")
     if let at = contents.lastActivation { Console.out("last_activation=\(at)") }
     if let at = contents.provisionedAt { Console.out("provisioned_at=\(at)") }
+    if let floor = contents.timeFloor { Console.out("time_floor=\(floor)") }
     for reason in vault.skipped { Console.out("skipped=\(reason)") }
     return ExitCode.ok
   }

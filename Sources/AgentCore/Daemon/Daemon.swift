@@ -144,9 +144,13 @@ struct Daemon<Store: SlotStore> {
       exitCode = ExitCode.failure
       return
     }
+    // Issue 11: the clock starts from the vault's time floor.
     client = Client(
       config: config, deviceID: opened.deviceID, identityKey: identityKey, sessionKey: sessionKey,
-      clock: client?.clock ?? ClockCorrection(clock: SystemWallClock()))
+      clock: client?.clock
+        ?? ClockCorrection(
+          clock: SystemWallClock(),
+          floor: TimeFloor(buildTime: AgentVersion.buildFloor, stored: opened.timeFloor)))
     // Discovery first: its Date header corrects a clock that booted at 1970
     // before any token expiry is compared. A failure here is retried by the
     // first step, under storm control.
@@ -274,10 +278,10 @@ struct Daemon<Store: SlotStore> {
   /// Runs one cloud step, discovering the server first when needed.
   private mutating func call<T>(_ body: (inout Client) throws(CloudError) -> T) -> Result<T, CloudError> {
     guard client != nil else { return .failure(.notDiscovered) }
-    let offset = client!.clock.offsetSeconds
+    // Issue 11: each clock decision (correction, refusal, NTP) logged once.
     defer {
-      if let learned = client?.clock.offsetSeconds, learned != offset {
-        logger.notice("clock corrected from the server's Date: local clock + \(learned) s")
+      if client != nil {
+        for notice in client!.clock.takeNotices() { logger.notice("\(notice.message)") }
       }
     }
     do throws(CloudError) {
@@ -412,6 +416,9 @@ struct Daemon<Store: SlotStore> {
   }
 
   private mutating func commit(_ updated: VaultContents) -> Bool {
+    // Issue 11: the time floor rides along with commits that happen anyway.
+    var updated = updated
+    if let floor = client?.clock.floor { updated.timeFloor = floor.valueToStore() }
     do throws(VaultError) {
       try vault.commit(updated, random: &random)
     } catch {

@@ -13,6 +13,9 @@ public struct VaultContents {
   /// Seconds since the epoch of the latest successful (re-)activation.
   public var lastActivation: Int64?
   public var provisionedAt: Int64?
+  /// Seconds since the epoch: the latest time the agent saw confirmed
+  /// (`TimeFloor`), written only with commits that happen anyway.
+  public var timeFloor: Int64?
 
   public init(deviceID: String) { self.deviceID = deviceID }
 
@@ -26,6 +29,7 @@ public struct VaultContents {
     case refreshToken = 6
     case lastActivation = 7
     case provisionedAt = 8
+    case timeFloor = 9
   }
 
   /// Type-length-value: tag (1 byte), length (2 bytes, little-endian), value.
@@ -35,7 +39,7 @@ public struct VaultContents {
     for secret in [identityKey, dpopKey, accessToken, refreshToken] {
       if let secret { size += 3 + secret.count }
     }
-    size += 3 * 11
+    size += 4 * 11
     var out: [UInt8] = []
     out.reserveCapacity(size)
     func field(_ tag: Tag, _ value: UnsafeRawBufferPointer) {
@@ -59,6 +63,7 @@ public struct VaultContents {
     secret(.refreshToken, refreshToken)
     integer(.lastActivation, lastActivation)
     integer(.provisionedAt, provisionedAt)
+    integer(.timeFloor, timeFloor)
     return SecretBytes(out)
   }
 
@@ -103,13 +108,14 @@ public struct VaultContents {
       case .dpopKey: contents.dpopKey = SecretBytes(Array(value))
       case .accessToken: contents.accessToken = SecretBytes(Array(value))
       case .refreshToken: contents.refreshToken = SecretBytes(Array(value))
-      case .accessTokenExpiry, .lastActivation, .provisionedAt:
+      case .accessTokenExpiry, .lastActivation, .provisionedAt, .timeFloor:
         guard length == 8 else { return .failure(.malformedContents("field \(tagByte) length \(length)")) }
         var number: Int64 = 0
         for offset in 0..<8 { number |= Int64(value[offset]) << (8 * Int64(offset)) }
         switch tag {
         case .accessTokenExpiry: contents.accessTokenExpiry = number
         case .lastActivation: contents.lastActivation = number
+        case .timeFloor: contents.timeFloor = number
         default: contents.provisionedAt = number
         }
       }
