@@ -39,7 +39,8 @@ public struct ClockCorrection<Clock: WallClock> {
   private var learned: (server: Int64, monotonic: Int64)? = nil
   private var notices: [ClockNotice] = []
   private var refusalNoticed = false
-  private var disagreementNoticed = false
+  /// The side (+1 ahead, -1 behind) of the last disagreement logged.
+  private var disagreementNoticed: Int64 = 0
 
   public init(
     clock: Clock, floor: TimeFloor = TimeFloor(buildTime: AgentVersion.buildFloor, stored: nil),
@@ -104,8 +105,9 @@ public struct ClockCorrection<Clock: WallClock> {
         notices.append(.systemClockSet(system: system))
       }
       guard validity != nil else { return false }
-      if distance(serverTime, system) > Self.agreementSeconds, !disagreementNoticed {
-        disagreementNoticed = true
+      let side: Int64 = serverTime > system ? 1 : -1
+      if distance(serverTime, system) > Self.agreementSeconds, disagreementNoticed != side {
+        disagreementNoticed = side
         notices.append(.keptSyncedClock(system: system, server: serverTime))
       }
       // Confirmed by both: the earlier of the two.
