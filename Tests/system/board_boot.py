@@ -6,7 +6,10 @@ station (board/factory/factory-provision.py: provision, register, verify,
 reload, audit line; a re-run changes nothing), activate (owner approval),
 first report, mass logout and re-activation, then a clean reboot after which
 the vault opens at the same generation and the agent is active again without
-the owner. Prints boot-to-shell and boot-to-first-report.
+the owner. The board's RTC starts at 1970-01-01 on every boot (a camera whose
+clock was never set): the cloud's certificate is dated like a real one's, the
+agent judges it at its time floor and takes the time from the cloud's Date.
+Prints boot-to-shell and boot-to-first-report.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ def main() -> int:
             if any(k in line for k in ("shared libraries", "initramfs:", "camera-agent:", "data disk")):
                 log("  " + line)
         log(f"board-boot: image built in {time.time() - t:.1f} s")
-        board = session.board = Board(work / "img", cloud.port, work)
+        board = session.board = Board(work / "img", cloud.port, work, rtc_base="1970-01-01")
 
         # --- first boot: unprovisioned ------------------------------------------
         board.boot()
@@ -46,8 +49,8 @@ def main() -> int:
                      board.sh("echo one; echo two") == (0, "one\ntwo\n"))
         checks.check("a failing command's status comes back", board.sh("false")[0] == 1)
         checks.check("data disk mounted on /data, boot 1", board.sh("cat /data/boot_count")[1].strip() == "1")
-        checks.check("guest clock is close to the host's",
-                     abs(int(board.sh("date +%s")[1].strip()) - time.time()) < 30)
+        checks.check("guest clock starts at 1970 (-rtc base=1970-01-01)",
+                     int(board.sh("date +%s")[1].strip()) < 86_400)
         huk = (work / "img" / "huk.bin").read_bytes()
         checks.check("HUK visible through fw_cfg (32 bytes) and not in the initramfs",
                      board.sh("wc -c </sys/firmware/qemu_fw_cfg/by_name/opt/camera/huk/raw")[1].strip() == "32"
@@ -81,6 +84,12 @@ def main() -> int:
         checks.check("vault: refresh token, DPoP key, last activation",
                      st1.get("refresh_token") == "present" and st1.get("dpop_key") == "present"
                      and "last_activation" in st1, str(st1))
+        checks.check("1970 board: last_activation and the time floor in the vault are now, not 1970",
+                     abs(int(st1.get("last_activation", "0")) - time.time()) < 600
+                     and abs(int(st1.get("time_floor", "0")) - time.time()) < 600, str(st1))
+        checks.check("1970 board: the agent logged the correction from the cloud's Date (system clock 1970)",
+                     "clock corrected from the server's Date" in board.log_text()
+                     and "(system clock 1970-" in board.log_text())
 
         # --- mass logout, SIGUSR1, re-activation -----------------------------------
         log("board-boot: the cloud revokes every session (mass logout); SIGUSR1")
@@ -129,6 +138,8 @@ def main() -> int:
         wait_for("the third report (after the reboot, same tokens)", lambda: report_time(cloud, DEVICE, 3), 60)
         checks.check("report after the reboot accepted with the stored session",
                      cloud.device(DEVICE).get("current_jkt") == jkt2)
+        checks.check("boot 2 at 1970 again: the clock was corrected from the cloud's Date, from the vault's floor",
+                     "(system clock 1970-" in board.log_text())
 
         # --- nothing secret in the logs or on the disk -------------------------------
         rc = board.poweroff()

@@ -176,8 +176,9 @@ class Board:
     """One qemu-virt-aarch64 board: its image folder (kernel, initramfs, data
     disk, HUK) and, while it runs, one QEMU process and its console."""
 
-    def __init__(self, image: Path, cloud_port: int, work: Path):
+    def __init__(self, image: Path, cloud_port: int, work: Path, rtc_base: str | None = None):
         self.image = image
+        self.rtc_base = rtc_base  # YYYY-MM-DD the RTC starts at on every boot (None: the host's time)
         self.cloud_port = cloud_port
         self.work = work
         self.proc: subprocess.Popen | None = None
@@ -204,7 +205,8 @@ class Board:
         # run-qemu.sh execs QEMU: self.proc.pid is QEMU itself.
         self.proc = subprocess.Popen(
             [str(BOARD_DIR / "run-qemu.sh"), "--image", str(self.image), "--cloud-port", str(self.cloud_port),
-             "--console", str(self.work / "console.sock"), "--agent-log", str(self.agent_log)],
+             "--console", str(self.work / "console.sock"), "--agent-log", str(self.agent_log)]
+            + (["--rtc-base", self.rtc_base] if self.rtc_base else []),
             stdin=subprocess.DEVNULL, stdout=open(self.work / f"qemu.boot{self.boots}.log", "wb"),
             stderr=subprocess.STDOUT)
 

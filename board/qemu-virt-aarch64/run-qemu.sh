@@ -4,7 +4,7 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-usage="usage: board/qemu-virt-aarch64/run-qemu.sh --cloud-port PORT [--image DIR] [--console SOCK] [--agent-log FILE] [--huk FILE] [--data IMG] [--print-command]"
+usage="usage: board/qemu-virt-aarch64/run-qemu.sh --cloud-port PORT [--image DIR] [--console SOCK] [--agent-log FILE] [--huk FILE] [--data IMG] [--rtc-base DATE] [--print-command]"
 help() {
   echo "$usage"
   cat <<'EOF'
@@ -21,6 +21,8 @@ help() {
   --huk FILE         the board's hardware-unique key (default DIR/huk.bin),
                      given to the guest as fw_cfg opt/camera/huk
   --data IMG         the persistent data disk (default DIR/data.img)
+  --rtc-base DATE    start the board's RTC at DATE (YYYY-MM-DD, e.g. 1970-01-01:
+                     a camera whose clock was never set) instead of the host's time
   --print-command    print the qemu command line and exit
 
 Each guest connection to 192.0.2.100:443 runs `socat STDIO TCP4:127.0.0.1:PORT`
@@ -32,7 +34,7 @@ when the guest powers off or reboots (-no-reboot).
 EOF
 }
 
-image=$repo/out/board/qemu-virt-aarch64 port='' console='' agent_log='' huk='' data='' print=no
+image=$repo/out/board/qemu-virt-aarch64 port='' console='' agent_log='' huk='' data='' rtc='' print=no
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) help; exit 0 ;;
@@ -42,6 +44,7 @@ while [ $# -gt 0 ]; do
     --agent-log) agent_log=${2:?}; shift 2 ;;
     --huk) huk=${2:?}; shift 2 ;;
     --data) data=${2:?}; shift 2 ;;
+    --rtc-base) rtc=${2:?}; shift 2 ;;
     --print-command) print=yes; shift ;;
     *) echo "$usage" >&2; exit 64 ;;
   esac
@@ -79,5 +82,11 @@ cmd=(qemu-system-aarch64 $QEMU_MACHINE -nodefaults -no-user-config -display none
   -netdev "user,id=n0,net=192.0.2.0/24,host=192.0.2.2,restrict=on,guestfwd=tcp:$CLOUD_GUEST_ADDR:$CLOUD_GUEST_PORT-cmd:socat STDIO TCP4:127.0.0.1:$port"
   -device virtio-net-device,netdev=n0
   -device virtio-rng-device)
+if [ -n "$rtc" ]; then
+  case "$rtc" in
+    [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]) cmd+=(-rtc "base=$rtc") ;;
+    *) die "--rtc-base $rtc: expected YYYY-MM-DD" ;;
+  esac
+fi
 if [ "$print" = yes ]; then printf '%q ' "${cmd[@]}"; echo; exit 0; fi
 exec "${cmd[@]}"
