@@ -16,7 +16,7 @@ let package = Package(
       name: "AgentCore",
       dependencies: ["CAgentSys"],
       // Embedded mode does not autolink the module map's `link` lines.
-      linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("crypto")]
+      linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("ssl"), .linkedLibrary("crypto")]
     ),
     // A two-line C `main` hands argv to AgentCore (Embedded Swift has no CommandLine).
     .executableTarget(name: "camera-agent", dependencies: ["AgentCore"]),

@@ -21,6 +21,9 @@
 #      access_denied, expired_token, 429, 503, connection refused, another
 #      CA, a 1970 clock, SIGKILL between token rotation and vault commit, a
 #      stolen access token, malformed/huge/mistyped responses and redirects
+#   8a. the clock (Tests/blackbox/clock.sh: hosted, aarch64, armv7): a board
+#      at 1970 with a normally dated certificate, server Dates of 9999 and
+#      1980 on a synced clock, the armv7 binary in 2038 and 2040
 #   8b. the privacy canary test through `camera-agent run` (hosted and aarch64)
 #   8c. liveness through `camera-agent run` (hosted and aarch64): token
 #      lifetimes 1-45 s under the refresh floor, report after restart, one
@@ -69,8 +72,10 @@ swift format lint --strict --recursive Package.swift Sources Tests
 echo "lint clean"
 
 stage "hosted: swift test"
-swift build --build-tests
-swift test
+# The build's time for the agent's time floor and `version` (cross/build.sh does the same).
+hosted_flags=(-Xcc "-DCA_BUILD_TIME=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}")
+swift build --build-tests "${hosted_flags[@]}"
+swift test "${hosted_flags[@]}"
 
 stage "embedded: sysroots and cross builds"
 cross/build.sh all
@@ -115,6 +120,11 @@ Tests/blackbox/issuer-change.sh aarch64
 stage "liveness: short lifetimes, restart, invalid_client, rejecting API, slow_down, Retry-After, abandoned device"
 Tests/blackbox/liveness.sh hosted
 Tests/blackbox/liveness.sh aarch64
+
+stage "clock: a 1970 board, hostile server Dates on a synced clock, armv7 past 2038 (issue 11)"
+Tests/blackbox/clock.sh hosted
+Tests/blackbox/clock.sh aarch64
+Tests/blackbox/clock.sh armv7
 
 stage "factory provisioning station: hosted boards, and aarch64 boards under qemu-aarch64"
 Tests/blackbox/factory.sh hosted

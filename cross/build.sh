@@ -36,6 +36,13 @@ Environment (for a vendor's own sysroot, e.g. a Buildroot or Yocto SDK):
                                     /lib/ld-linux-armhf.so.3)
   CPU_ARMV7                         -mcpu for armv7 (default: cortex-a7)
   SWIFT_BUILD_FLAGS                 extra arguments for 'swift build' (word-split)
+  SOURCE_DATE_EPOCH                 the build's time (seconds since 1970) for the agent's
+                                    time floor and 'version'; default: the commit time of
+                                    HEAD (git log -1 --format=%ct), none outside a checkout
+
+armv7 is built with -D_TIME_BITS=64 -D_FILE_OFFSET_BITS=64 (glibc >= 2.34): 64-bit
+time_t and off_t, so nothing wraps in January 2038; the build checks that the
+binary imports the 64-bit entry points (__clock_gettime64).
 EOF
 }
 
@@ -84,6 +91,18 @@ objcopy="$bindir/llvm-objcopy"
 
 toolset_dir="$repo/.build-cross/toolsets"
 mkdir -p "$toolset_dir"
+
+# The build's own time (SOURCE_DATE_EPOCH convention): the agent never
+# believes it is earlier than this (Sources/AgentCore/Cloud/TimeFloor.swift).
+build_time=${SOURCE_DATE_EPOCH:-}
+if [ -z "$build_time" ] && git -C "$package" rev-parse --git-dir >/dev/null 2>&1; then
+    build_time=$(git -C "$package" log -1 --format=%ct 2>/dev/null || true)
+fi
+case "$build_time" in
+    ''|*[!0-9]*) [ -z "$build_time" ] || die "SOURCE_DATE_EPOCH='$build_time' is not a number of seconds"
+        build_define=() ;;
+    *) build_define=("-DCA_BUILD_TIME=$build_time") ;;
+esac
 
 # JSON string for one argument.
 json_str() {
@@ -135,7 +154,7 @@ arm_toolset() {
         swiftflags+=(-Xcc -isystem -Xcc "$d")
         cc+=(-isystem "$d")
     done
-    for d in -D__linux__ -D__gnu_linux__ -D__unix__ "${cflags[@]}"; do
+    for d in -D__linux__ -D__gnu_linux__ -D__unix__ "${build_define[@]}" "${cflags[@]}"; do
         swiftflags+=(-Xcc "$d")
         cc+=("$d")
     done
@@ -164,11 +183,12 @@ arm_toolset() {
 
 x86_64_toolset() {
     local tables; tables=$(unicode_tables x86_64-unknown-linux-gnu)
-    local out="$toolset_dir/x86_64.json"
+    local out="$toolset_dir/x86_64.json" xcc=() d
+    for d in "${build_define[@]}"; do xcc+=(-Xcc "$d"); done
     {
         printf '{\n    "schemaVersion": "1.0",\n'
         printf '    "swiftCompiler": {\n        "extraCLIOptions": %s\n    }\n}\n' \
-            "$(json_list -enable-experimental-feature Embedded -Osize -Xlinker "$tables")"
+            "$(json_list -enable-experimental-feature Embedded -Osize "${xcc[@]}" -Xlinker "$tables")"
     } > "$out"
     echo "$out"
 }
@@ -219,9 +239,10 @@ build_one() {
             local gnu=${TRIPLE_ARMV7:-arm-linux-gnueabihf}
             local gcclib; gcclib=$(gcc_lib_for "$sysroot" "$gnu" "${GCC_LIB_ARMV7:-}")
             interp=${DYNAMIC_LINKER_ARMV7:-/lib/ld-linux-armhf.so.3}
-            # Hard-float: armhf glibc passes doubles in VFP registers.
+            # Hard-float: armhf glibc passes doubles in VFP registers. 64-bit
+            # time_t and off_t: the clock must not wrap in 2038.
             toolset=$(arm_toolset armv7 "$triple" "$sysroot" "$gnu" "$gcclib" "$interp" \
-                -mfloat-abi=hard "-mcpu=${CPU_ARMV7:-cortex-a7}")
+                -mfloat-abi=hard "-mcpu=${CPU_ARMV7:-cortex-a7}" -D_TIME_BITS=64 -D_FILE_OFFSET_BITS=64)
             ;;
         x86_64)
             triple=x86_64-unknown-linux-gnu
@@ -259,6 +280,18 @@ build_one() {
         fi
         if [ "$t" = armv7 ] && ! readelf -A "$outdir/$product" | grep -q 'Tag_ABI_VFP_args: VFP registers'; then
             die "armv7: binary is not hard-float (no 'Tag_ABI_VFP_args: VFP registers'): it would break on armhf glibc"
+        fi
+    fi
+    if [ "$t" = armv7 ]; then
+        # The importer must have bound glibc's 64-bit time entry points; a
+        # 32-bit clock_gettime here would wrap in January 2038.
+        local nm="$bindir/llvm-nm"
+        [ -x "$nm" ] || nm=$(command -v llvm-nm || true)
+        [ -n "$nm" ] || die "no llvm-nm in $bindir or on PATH"
+        "$nm" -D "$outdir/$product" | grep -q ' U __clock_gettime64' \
+            || die "armv7: the binary does not import __clock_gettime64 (built without -D_TIME_BITS=64?)"
+        if "$nm" -D "$outdir/$product" | grep -Eq ' U (clock_gettime|time|gettimeofday|lstat|stat|fstat|readdir|lseek|pread|pwrite)(@|$)'; then
+            die "armv7: the binary imports a 32-bit time or file offset entry point: $("$nm" -D "$outdir/$product" | grep -E ' U (clock_gettime|time|gettimeofday|lstat|stat|fstat|readdir|lseek|pread|pwrite)(@|$)' | tr '\n' ' ')"
         fi
     fi
 

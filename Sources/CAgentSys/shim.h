@@ -8,6 +8,7 @@
 #include "shim_libc.h"
 #include "shim_crypto.h"
 #include "shim_curl.h"
+#include "shim_tls.h"
 #include "shim_storage.h"
 #include "shim_daemon.h"
 #include "shim_log.h"

@@ -31,6 +31,10 @@ static inline int ca_flag_directory(void) { return O_RDONLY | O_DIRECTORY; }
 static inline int ca_set_not_dumpable(void) { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
 static inline int ca_is_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }
 
+// 64-bit time on every target: armv7 is built with -D_TIME_BITS=64, so
+// clock_gettime binds glibc's __clock_gettime64 and nothing wraps in 2038.
+_Static_assert(sizeof(time_t) == 8, "build with -D_TIME_BITS=64: time_t must be 64 bits");
+
 /// Wall clock in whole seconds since the epoch (may be 1970 on an unsynced board).
 static inline int64_t ca_wall_seconds(void) {
   struct timespec ts;
@@ -58,5 +62,14 @@ static inline int64_t ca_monotonic_ns(void) {
   if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return -1;
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+/// The build's own time (SOURCE_DATE_EPOCH style: the commit time, set by
+/// cross/build.sh and test.sh with -DCA_BUILD_TIME=SECONDS). The firmware
+/// cannot run before it was built, so this is the lowest time floor.
+/// 0 when the build did not say.
+#ifndef CA_BUILD_TIME
+#define CA_BUILD_TIME 0
+#endif
+static inline int64_t ca_build_time(void) { return (int64_t)(CA_BUILD_TIME); }
 
 #endif

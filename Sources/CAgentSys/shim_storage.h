@@ -5,9 +5,9 @@
 #ifndef CAGENT_SHIM_STORAGE_H
 #define CAGENT_SHIM_STORAGE_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/stat.h>
 #include <mtd/mtd-user.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,7 +18,6 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -67,16 +66,15 @@ static inline int ca_mtd_is_bad_block(int fd, int64_t offset) {
 
 // MARK: Whole transfers
 
-/// 0 if [offset, offset+count) is addressable with this build's off_t, else
-/// -1 with EOVERFLOW: without _FILE_OFFSET_BITS=64 armv7's off_t is 32 bits,
-/// and a silently wrapped offset would write the wrong erase block.
-static inline int ca_check_offset(int64_t offset, size_t count) {
+// Offsets are 64-bit on every target: armv7 is built with
+// -D_FILE_OFFSET_BITS=64, so a flash offset past 2 GiB can never wrap into
+// the wrong erase block, and stat/readdir never fail with EOVERFLOW on a
+// large inode number or directory offset.
+_Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64: off_t must be 64 bits");
+
+static inline int ca_check_offset(int64_t offset) {
   if (offset < 0) {
     errno = EINVAL;
-    return -1;
-  }
-  if (sizeof(off_t) < 8 && offset + (int64_t)count > (int64_t)INT32_MAX) {
-    errno = EOVERFLOW;
     return -1;
   }
   return 0;
@@ -85,7 +83,7 @@ static inline int ca_check_offset(int64_t offset, size_t count) {
 /// pread until `count` bytes or end of file, retrying EINTR. Returns the
 /// number of bytes read (short only at end of file) or -1 with errno.
 static inline ssize_t ca_pread_full(int fd, void *buffer, size_t count, int64_t offset) {
-  if (ca_check_offset(offset, count) != 0) return -1;
+  if (ca_check_offset(offset) != 0) return -1;
   size_t done = 0;
   while (done < count) {
     ssize_t n = pread(fd, (char *)buffer + done, count - done, (off_t)(offset + (int64_t)done));
@@ -102,7 +100,7 @@ static inline ssize_t ca_pread_full(int fd, void *buffer, size_t count, int64_t 
 /// pwrite all `count` bytes, retrying EINTR and short writes. Returns `count`
 /// or -1 with errno (a write that makes no progress reports EIO).
 static inline ssize_t ca_pwrite_full(int fd, const void *buffer, size_t count, int64_t offset) {
-  if (ca_check_offset(offset, count) != 0) return -1;
+  if (ca_check_offset(offset) != 0) return -1;
   size_t done = 0;
   while (done < count) {
     ssize_t n = pwrite(fd, (const char *)buffer + done, count - done,
@@ -217,35 +215,17 @@ static inline int ca_would_block(int error) { return error == EWOULDBLOCK || err
 /// lstat reduced to what the stores check: `*kind` is 1 for a directory, 2 for
 /// a regular file, 3 for anything else (symlink, device...); `*permissions`
 /// is the mode's 07777 bits. 0 or -1 with errno (ENOENT when missing).
-///
-/// statx first: armv7 glibc without _FILE_OFFSET_BITS=64 fails lstat with
-/// EOVERFLOW when an inode number does not fit 32 bits (under qemu-user on a
-/// 64-bit host, say). lstat remains for kernels older than 4.11.
 static inline int ca_lstat_kind(const char *path, int *kind, uint32_t *permissions) {
-  struct statx stx;
-  memset(&stx, 0, sizeof stx);
-  unsigned int mode;
-  if (syscall(SYS_statx, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MODE, &stx) == 0) {
-    mode = stx.stx_mode;
-  } else {
-    if (errno != ENOSYS) return -1;
-    struct stat st;
-    if (lstat(path, &st) != 0) return -1;
-    mode = (unsigned int)st.st_mode;
-  }
-  if (S_ISDIR(mode)) *kind = 1;
-  else if (S_ISREG(mode)) *kind = 2;
+  struct stat st;
+  if (lstat(path, &st) != 0) return -1;
+  if (S_ISDIR(st.st_mode)) *kind = 1;
+  else if (S_ISREG(st.st_mode)) *kind = 2;
   else *kind = 3;
-  *permissions = (uint32_t)(mode & 07777);
+  *permissions = (uint32_t)(st.st_mode & 07777);
   return 0;
 }
 
 // MARK: Descriptor-relative vault directory (no path re-resolution)
-
-// <fcntl.h> hides it without _GNU_SOURCE; the value is the kernel's ABI.
-#ifndef AT_EMPTY_PATH
-#define AT_EMPTY_PATH 0x1000
-#endif
 
 /// The vault directory is opened once, refusing a symlink in its place
 /// (O_NOFOLLOW on the last component), and every later call works relative to
@@ -277,19 +257,12 @@ static inline int ca_openat_nofollow(int dir, const char *name, int mode, unsign
 /// fstat reduced as ca_lstat_kind, plus the size, of an open descriptor:
 /// what the descriptor is, not what a path names now.
 static inline int ca_fstat_kind(int fd, int *kind, uint32_t *permissions, int64_t *size) {
-  struct statx stx;
-  memset(&stx, 0, sizeof stx);
-  unsigned int mode;
-  if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_MODE | STATX_SIZE, &stx) == 0) {
-    mode = stx.stx_mode;
-    *size = (int64_t)stx.stx_size;
-  } else {
-    if (errno != ENOSYS) return -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0) return -1;
-    mode = (unsigned int)st.st_mode;
-    *size = (int64_t)st.st_size;
-  }
+  // A plain fstat: off_t is 64-bit on every target (armv7 builds with
+  // _FILE_OFFSET_BITS=64), so no statx detour is needed for the size.
+  struct stat st;
+  if (fstat(fd, &st) != 0) return -1;
+  unsigned int mode = (unsigned int)st.st_mode;
+  *size = (int64_t)st.st_size;
   if (S_ISDIR(mode)) *kind = 1;
   else if (S_ISREG(mode)) *kind = 2;
   else *kind = 3;
@@ -347,91 +320,40 @@ static inline long ca_flock_holder(int fd) {
 
 // MARK: Directory listing
 
-/// A directory being listed with getdents64(2) rather than readdir(3):
-/// armv7 glibc's readdir without _FILE_OFFSET_BITS=64 fails with EOVERFLOW
-/// on 64-bit directory offsets (ext4 hashes seen through qemu-user on a
-/// 64-bit host, for one). getdents64 records are a fixed kernel ABI on every
-/// architecture: u64 inode, s64 offset, u16 record length at byte 16, u8 type
-/// at byte 18, the NUL-terminated name from byte 19.
-struct ca_dir {
-  int fd;
-  long length;
-  long position;
-  char *buffer;
-};
-
-enum { CA_DIR_BUFFER = 4096, CA_DIRENT64_RECLEN = 16, CA_DIRENT64_NAME = 19 };
-
 /// Opens a directory for listing; NULL with errno on failure. The handle is
 /// opaque to Swift; release it with ca_dir_close.
-static inline void *ca_dir_from_fd(int fd);
-
-static inline void *ca_dir_open(const char *path) {
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return NULL;
-  return ca_dir_from_fd(fd);
-}
+static inline void *ca_dir_open(const char *path) { return opendir(path); }
 
 /// Lists the directory `dir` is open on, through a description of its own
 /// (so the listing starts at the beginning and `dir` stays usable).
 static inline void *ca_dir_open_at(int dir) {
   int fd = ca_reopen_directory(dir);
   if (fd < 0) return NULL;
-  return ca_dir_from_fd(fd);
-}
-
-/// Takes ownership of `fd`; NULL with errno (and `fd` closed) on failure.
-static inline void *ca_dir_from_fd(int fd) {
-  struct ca_dir *dir = (struct ca_dir *)malloc(sizeof(struct ca_dir));
-  char *buffer = (char *)malloc(CA_DIR_BUFFER);
-  if (dir == NULL || buffer == NULL) {
-    free(dir);
-    free(buffer);
+  DIR *listing = fdopendir(fd);
+  if (listing == NULL) {
+    int saved = errno;
     close(fd);
-    errno = ENOMEM;
-    return NULL;
+    errno = saved;
   }
-  dir->fd = fd;
-  dir->buffer = buffer;
-  dir->length = 0;
-  dir->position = 0;
-  return dir;
+  return listing;
 }
 
 /// Copies the next entry's name (never "." or "..") into `name` (NUL-
 /// terminated). Returns its length, 0 at the end, -1 with errno on a read
 /// error, or -2 when the name does not fit in `capacity`.
 static inline long ca_dir_next_name(void *handle, char *name, size_t capacity) {
-  struct ca_dir *dir = (struct ca_dir *)handle;
   for (;;) {
-    if (dir->position >= dir->length) {
-      long n = syscall(SYS_getdents64, dir->fd, dir->buffer, CA_DIR_BUFFER);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return -1;
-      }
-      if (n == 0) return 0;
-      dir->length = n;
-      dir->position = 0;
-    }
-    const char *record = dir->buffer + dir->position;
-    unsigned short reclen;
-    memcpy(&reclen, record + CA_DIRENT64_RECLEN, sizeof reclen);
-    dir->position += reclen;
-    const char *entry = record + CA_DIRENT64_NAME;
-    if (strcmp(entry, ".") == 0 || strcmp(entry, "..") == 0) continue;
-    size_t length = strlen(entry);
+    errno = 0;
+    struct dirent *entry = readdir((DIR *)handle);
+    if (entry == NULL) return errno == 0 ? 0 : -1;
+    if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
+    size_t length = strlen(entry->d_name);
     if (length + 1 > capacity) return -2;
-    memcpy(name, entry, length + 1);
+    memcpy(name, entry->d_name, length + 1);
     return (long)length;
   }
 }
 
-static inline void ca_dir_close(void *handle) {
-  struct ca_dir *dir = (struct ca_dir *)handle;
-  close(dir->fd);
-  free(dir->buffer);
-  free(dir);
-}
+static inline void ca_dir_close(void *handle) { closedir((DIR *)handle); }
 
 #endif

@@ -24,7 +24,10 @@ import Testing
   @Test func versionNamesModeAndArchitecture() throws {
     let run = try AgentRun.run(["version"])
     #expect(run.status == 0)
-    #expect(run.stdout == "camera-agent \(AgentVersion.string) (hosted, x86_64)\n")
+    let built =
+      AgentVersion.buildTime.map { "built \(TimeText.utc($0)) (SOURCE_DATE_EPOCH \($0))" }
+      ?? "built at an unrecorded time; time floor \(TimeText.utc(AgentVersion.buildFloor))"
+    #expect(run.stdout == "camera-agent \(AgentVersion.string) (hosted, x86_64)\n\(built)\n")
   }
 
   @Test func explicitMissingConfigIsConfigError() throws {

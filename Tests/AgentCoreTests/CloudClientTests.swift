@@ -294,7 +294,8 @@ import Testing
     #expect(coldOutcome == .pending)
     let first = try TestJWS.decode(F.form(cold.requests[0])["client_assertion"]!)
     let second = try TestJWS.decode(F.form(cold.requests[1])["client_assertion"]!)
-    #expect(try first.claims.requiredInt("iat") == 0)
+    // Before any Date: the time floor, never the board's 1970.
+    #expect(try first.claims.requiredInt("iat") == F.buildTime)
     #expect(try second.claims.requiredInt("iat") == F.serverTime)
   }
 

@@ -7,7 +7,10 @@ final class CloudWire {
   var answers: [Result<HTTPResponse, HTTPError>] = []
 
   func answer(_ status: Int, _ body: String, headers: [HTTPHeader] = []) {
-    answers.append(.success(HTTPResponse(status: status, headers: headers, body: Array(body.utf8))))
+    answers.append(
+      .success(
+        HTTPResponse(
+          status: status, headers: headers, body: Array(body.utf8), peerValidity: CloudFixtures.certificate)))
   }
 
   func fail(_ error: HTTPError) { answers.append(.failure(error)) }
@@ -44,6 +47,10 @@ enum CloudFixtures {
   /// Sun, 29 Nov 2026 10:00:00 GMT
   static let serverTime: Int64 = 1_795_946_400
   static let serverDate = "Sun, 29 Nov 2026 10:00:00 GMT"
+  /// 2026-01-01: the build time the scripted clients' floors start from.
+  static let buildTime: Int64 = 1_767_225_600
+  /// The scripted server's certificate: issued a day before `serverTime`, a year to run.
+  static let certificate = PeerValidity(notBefore: serverTime - 86_400, notAfter: serverTime + 365 * 86_400)
 
   static var metadata: ServerMetadata {
     ServerMetadata(
@@ -71,7 +78,9 @@ enum CloudFixtures {
   ) throws -> Client {
     var client = Client(
       transport: CloudScriptedTransport(wire: wire), random: CloudCountingRandom(),
-      clock: ClockCorrection(clock: FixedWallClock(localTime)), issuer: issuer, deviceID: deviceID,
+      clock: ClockCorrection(
+        clock: FixedWallClock(localTime), floor: TimeFloor(buildTime: buildTime, stored: nil)),
+      issuer: issuer, deviceID: deviceID,
       identityKey: try P256PrivateKey.generate(), sessionKey: try P256PrivateKey.generate())
     if discovered { client.metadata = metadata }
     return client

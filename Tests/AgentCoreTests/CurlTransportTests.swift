@@ -1,4 +1,5 @@
 import AgentCore
+import CAgentSys
 import Testing
 
 /// Real libcurl against a real TLS server on loopback.
@@ -23,6 +24,40 @@ import Testing
     let echoed = try client.send(
       HTTPRequest(method: .post, url: fixture.url("/echo"), body: Array("{\"a\":1}".utf8)))
     #expect(echoed.body == Array("{\"a\":1}".utf8))
+  }
+
+  /// Certificate dates are judged at the caller's time, not OpenSSL's
+  /// clock (the fixture's certificates run from now for two days): an exact
+  /// time must fall inside every certificate's window; a floor (inexact)
+  /// time is only a lower bound, so only expiry can refuse. Whatever passes
+  /// reports the chain's common window.
+  @Test func certificatesAreJudgedAtTheGivenTime() throws {
+    let now = ca_wall_seconds()
+    let day: Int64 = 86_400
+    let cases: [(Int64, Bool, Bool)] = [
+      (now, true, true), (now, false, true), (now - 10 * day, false, true), (now + day, true, true),
+      (now - 10 * day, true, false), (now + 3 * day, true, false), (now + 3 * day, false, false),
+      (0, false, true), (253_402_300_799, false, false),
+    ]
+    for (seconds, exact, accepted) in cases {
+      var client = transport()
+      let request = HTTPRequest(
+        method: .get, url: fixture.url("/"),
+        certificateCheckTime: CertificateCheckTime(seconds: seconds, isExact: exact))
+      if accepted {
+        let response = try client.send(request)
+        let validity = try #require(response.peerValidity)
+        #expect(abs(validity.notBefore - now) < 600)
+        #expect(abs(validity.notAfter - (now + 2 * day)) < 600)
+      } else {
+        #expect {
+          _ = try client.send(request)
+        } throws: { error in
+          guard case HTTPError.certificateRejected(let message) = error else { return false }
+          return message.contains(seconds < now ? "not yet valid" : "expired")
+        }
+      }
+    }
   }
 
   @Test func otherCAIsRejected() {

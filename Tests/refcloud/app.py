@@ -443,6 +443,11 @@ def create_app(cloud: Cloud) -> Flask:
                             content_type="application/json")
         return None  # delay or delay_after only: go on normally
 
+    # /test/date: the Date header every non-test response carries instead of
+    # the real one (a server with a broken or hostile clock). The HTTP server
+    # writes Date itself (server.Handler.date_time_string reads this).
+    app.config["REFCLOUD_TEST_DATE"] = None
+
     @app.after_request
     def _after(resp: Response):
         if request.path == "/oauth/token":
@@ -724,6 +729,18 @@ def create_app(cloud: Cloud) -> Flask:
         snap["issuer"] = cloud.issuer
         snap["mode"] = cloud.cfg.mode
         return jsonify(snap)
+
+    @app.post("/test/date")
+    def test_date():
+        """{"date": "Fri, 31 Dec 9999 23:59:59 GMT"}: send that Date header from now on;
+        {"date": null} or {}: the real one again."""
+        data = request.get_json(silent=True)
+        value = data.get("date") if isinstance(data, dict) else None
+        if value is not None and (not isinstance(value, str) or not value.isprintable()
+                                  or len(value) > 64):
+            return _json_error(400, "invalid_request", "date must be a short printable string")
+        app.config["REFCLOUD_TEST_DATE"] = value
+        return jsonify({"date": value})
 
     @app.post("/test/dpop-nonce/rotate")
     def test_rotate_nonce():

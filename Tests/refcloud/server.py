@@ -40,6 +40,14 @@ class Handler(WSGIRequestHandler):
             return
         super().handle()
 
+    def date_time_string(self, timestamp=None):
+        # POST /test/date (test controls only) replaces the Date of every
+        # later non-test response.
+        override = self.server.app.config.get("REFCLOUD_TEST_DATE")
+        if override and timestamp is None and not self.path.startswith("/test/"):
+            return override
+        return super().date_time_string(timestamp)
+
     def log_request(self, code="-", size="-"):
         log.info('%s "%s" %s', self.address_string(), self.requestline, code)
 
@@ -90,7 +98,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--factory-token-file", type=Path,
                    help="file holding the factory bearer token (default: STATE/factory_token)")
     p.add_argument("--cert-not-before", help="YYYY-MM-DD notBefore for CA and server cert "
-                   "(default: yesterday); e.g. 1970-01-02 for clock-less boards")
+                   "(default: yesterday, as a real cloud's would be)")
     p.add_argument("--test-controls", action="store_true", help="enable /test/* endpoints")
     p.add_argument("--mode", choices=("default", "plain"), default="default",
                    help="plain: only RFC-registered metadata, RFC 9728 resource metadata, separate "

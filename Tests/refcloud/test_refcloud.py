@@ -199,6 +199,22 @@ def test_metadata_tls_and_date(cloud):
     assert cloud.state.stat().st_mode & 0o777 == 0o700
 
 
+def test_chosen_date_header(cloud):
+    """POST /test/date: exactly one Date, the chosen one, on every later
+    non-test response (requests joins repeated headers with ", ")."""
+    far = "Fri, 31 Dec 9999 23:59:59 GMT"
+    try:
+        assert cloud.post("/test/date", json={"date": far}).status_code == 200
+        for resp in (cloud.get("/.well-known/oauth-authorization-server"), cloud.post("/oauth/token", data={})):
+            assert resp.headers["Date"] == far
+        assert cloud.get("/test/faults").headers["Date"] != far
+        assert cloud.post("/test/date", json={"date": "x\ny"}).status_code == 400
+    finally:
+        assert cloud.post("/test/date", json={"date": None}).status_code == 200
+    real = cloud.get("/.well-known/oauth-authorization-server").headers["Date"]
+    assert real != far and "," not in real.split(",", 1)[1]
+
+
 def test_stalled_tls_client_does_not_block_others(cloud):
     with socket.create_connection(("127.0.0.1", cloud.port), timeout=5):
         # connected, never handshakes; another client still gets served

@@ -261,9 +261,10 @@ class Board:
     initramfs, data disk, HUK) and, while it runs, one QEMU process and its
     console."""
 
-    def __init__(self, bdef: BoardDef, image: Path, cloud_port: int, work: Path):
+    def __init__(self, bdef: BoardDef, image: Path, cloud_port: int, work: Path, rtc_base: str | None = None):
         self.bdef = bdef
         self.image = image
+        self.rtc_base = rtc_base  # YYYY-MM-DD the RTC starts at on every boot (None: the host's time)
         self.cloud_port = cloud_port
         self.work = work
         self.proc: subprocess.Popen | None = None
@@ -294,7 +295,8 @@ class Board:
             ["nice", "-n", "10", str(QEMU_TOOLS / "run-qemu.sh"), "--board", self.bdef.name,
              "--image", str(self.image), "--cloud-port", str(self.cloud_port),
              "--console", str(self.work / "console.sock"), "--agent-log", str(self.agent_log),
-             "--power", str(self.work / "power.sock")],
+             "--power", str(self.work / "power.sock")]
+            + (["--rtc-base", self.rtc_base] if self.rtc_base else []),
             stdin=subprocess.DEVNULL, stdout=open(self.work / f"qemu.boot{self.boots}.log", "wb"),
             stderr=subprocess.STDOUT)
 

@@ -697,7 +697,9 @@ class Station:
     def _provision(self, conn, device_id: str, board: dict, entry: dict, step) -> str:
         force = self.args.force
         r = conn.agent(["version"])
-        m = AGENT_VERSION_RE.fullmatch(r.out.strip()) if r.rc == 0 else None
+        # The first line names the agent; a second one (since issue 11) its build time.
+        lines = r.out.strip().splitlines()
+        m = AGENT_VERSION_RE.fullmatch(lines[0].strip()) if r.rc == 0 and lines else None
         if not m:
             raise BoardError(f"camera-agent version failed: {r.why() if r.rc else 'unexpected output'}")
         agent_version = m.group(1)

@@ -5,7 +5,7 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-usage="usage: board/qemu/run-qemu.sh --board BOARD --cloud-port PORT [--image DIR] [--console SOCK] [--agent-log FILE] [--huk FILE] [--data IMG] [--power SOCK] [--print-command]"
+usage="usage: board/qemu/run-qemu.sh --board BOARD --cloud-port PORT [--image DIR] [--console SOCK] [--agent-log FILE] [--huk FILE] [--data IMG] [--power SOCK] [--rtc-base DATE] [--print-command]"
 help() {
   echo "$usage"
   cat <<'EOF2'
@@ -28,6 +28,8 @@ help() {
   --power SOCK       boards with POWER_CUT=freeze: unix socket of the guest's
                      power-cut listener (default DIR/power.sock); send "cut",
                      read the answer, then kill QEMU
+  --rtc-base DATE    start the board's RTC at DATE (YYYY-MM-DD, e.g. 1970-01-01:
+                     a camera whose clock was never set) instead of the host's time
   --print-command    print the qemu command line and exit
 
 Each guest connection to 192.0.2.100:443 runs `socat STDIO TCP4:127.0.0.1:PORT`
@@ -39,7 +41,7 @@ when the guest powers off or reboots (-no-reboot).
 EOF2
 }
 
-board='' image='' port='' console='' agent_log='' huk='' data='' power='' print=no
+board='' image='' port='' console='' agent_log='' huk='' data='' power='' rtc='' print=no
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) help; exit 0 ;;
@@ -51,6 +53,7 @@ while [ $# -gt 0 ]; do
     --huk) huk=${2:?}; shift 2 ;;
     --data) data=${2:?}; shift 2 ;;
     --power) power=${2:?}; shift 2 ;;
+    --rtc-base) rtc=${2:?}; shift 2 ;;
     --print-command) print=yes; shift ;;
     *) echo "$usage" >&2; exit 64 ;;
   esac
@@ -115,5 +118,11 @@ cmd=("$QEMU_SYSTEM" $QEMU_MACHINE -nodefaults -no-user-config -display none -no-
   -netdev "user,id=n0,net=192.0.2.0/24,host=192.0.2.2,restrict=on,guestfwd=tcp:$CLOUD_GUEST_ADDR:$CLOUD_GUEST_PORT-cmd:socat STDIO TCP4:127.0.0.1:$port"
   -device virtio-net-device,netdev=n0
   -device virtio-rng-device)
+if [ -n "$rtc" ]; then
+  case "$rtc" in
+    [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]) cmd+=(-rtc "base=$rtc") ;;
+    *) die "--rtc-base $rtc: expected YYYY-MM-DD" ;;
+  esac
+fi
 if [ "$print" = yes ]; then printf '%q ' "${cmd[@]}"; echo; exit 0; fi
 exec "${cmd[@]}"

@@ -23,6 +23,11 @@ public enum AgentCLI {
     case .version:
       Console.out(
         "camera-agent \(AgentVersion.string) (\(AgentVersion.buildMode), \(AgentVersion.architecture))")
+      if let built = AgentVersion.buildTime {
+        Console.out("built \(TimeText.utc(built)) (SOURCE_DATE_EPOCH \(built))")
+      } else {
+        Console.out("built at an unrecorded time; time floor \(TimeText.utc(AgentVersion.buildFloor))")
+      }
       return ExitCode.ok
     case .selftest(let options):
       return runSelfTest(options, invocation)

@@ -46,6 +46,7 @@ struct StatusCommand: VaultCommand {
     }
     if let at = contents.lastActivation { Console.out("last_activation=\(at)") }
     if let at = contents.provisionedAt { Console.out("provisioned_at=\(at)") }
+    if let floor = contents.timeFloor { Console.out("time_floor=\(floor)") }
     for reason in vault.skipped { Console.out("skipped=\(reason)") }
     return ExitCode.ok
   }

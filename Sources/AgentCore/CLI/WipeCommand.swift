@@ -87,8 +87,12 @@ struct WipeCommand: VaultCommand {
     } catch {
       return .failure(.key(error))
     }
+    // The vault's time floor: an unsynced board judges the cloud's certificate there.
     var client = BoardCloudClient(
-      config: config, deviceID: contents.deviceID, identityKey: identityKey, sessionKey: sessionKey)
+      config: config, deviceID: contents.deviceID, identityKey: identityKey, sessionKey: sessionKey,
+      clock: ClockCorrection(
+        clock: SystemWallClock(),
+        floor: TimeFloor(buildTime: AgentVersion.buildFloor, stored: contents.timeFloor)))
     do throws(CloudError) {
       try client.discover()
       try client.revoke(refreshToken: refreshToken)

@@ -262,17 +262,21 @@ public struct CloudClient<Transport: HTTPTransport, Random: RandomSource, Clock:
     }
   }
 
-  /// Sends one request and learns the server's clock from its `Date`.
+  /// Sends one request, its server certificate judged at the agent's time,
+  /// and learns the server's clock from its `Date` (bounded by that
+  /// certificate: `ClockCorrection`).
   private mutating func exchange(
     _ request: HTTPRequest
   ) throws(CloudError) -> (response: HTTPResponse, clockMoved: Bool) {
+    var request = request
+    request.certificateCheckTime = clock.certificateCheckTime
     let response: HTTPResponse
     do throws(HTTPError) {
       response = try transport.send(request)
     } catch {
       throw .transport(error)
     }
-    let clockMoved = clock.observe(dateHeader: response.header("Date"))
+    let clockMoved = clock.observe(dateHeader: response.header("Date"), validity: response.peerValidity)
     return (response, clockMoved)
   }
 

@@ -7,10 +7,16 @@ public protocol WallClock {
   func seconds() -> Int64
   /// The same clock in milliseconds, for timers finer than a second.
   func milliseconds() -> Int64
+  /// A clock that never jumps (CLOCK_MONOTONIC): a time learned from a
+  /// server runs on from here, so a later step of the wall clock (NTP, a
+  /// user, an RTC read) cannot drag it along.
+  func monotonicMilliseconds() -> Int64
 }
 
 extension WallClock {
   public func milliseconds() -> Int64 { seconds() &* 1_000 }
+  /// A test clock that only ever moves forward may serve as both.
+  public func monotonicMilliseconds() -> Int64 { milliseconds() }
 }
 
 /// `clock_gettime(CLOCK_REALTIME)`: on a board that has not reached NTP yet
@@ -20,6 +26,7 @@ public struct SystemWallClock: WallClock {
 
   public func seconds() -> Int64 { ca_wall_seconds() }
   public func milliseconds() -> Int64 { ca_wall_milliseconds() }
+  public func monotonicMilliseconds() -> Int64 { ca_monotonic_ms() }
 }
 
 /// A clock that reads a set value: for tests, and for simulations that drive

@@ -63,6 +63,11 @@ public struct SessionDriver<
   /// Reads the vault and starts the core. Returns the first wake-up.
   public mutating func start() -> Int64? {
     guard let view = openVault() else { return nil }
+    // Issue 11: the agent's time starts from the vault's time floor (the
+    // build time, or the latest trustworthy time seen, never backwards).
+    clock = ClockCorrection(
+      clock: clock.clock, floor: TimeFloor(buildTime: AgentVersion.buildFloor, stored: contents?.timeFloor))
+    for notice in clock.takeNotices() { host.log(.notice, "\(notice.message)") }
     var seed: UInt64 = 0
     do throws(CryptoError) {
       seed = try random.uniform(below: UInt64.max)
@@ -165,6 +170,8 @@ public struct SessionDriver<
   private mutating func commit(_ contents: VaultContents) -> Bool {
     var updated = contents
     host.prepareCommit(&updated)
+    // Issue 11: the time floor rides along with commits that happen anyway.
+    updated.timeFloor = clock.floor.valueToStore()
     do throws(VaultError) {
       try vault.commit(updated, random: &random)
     } catch {
@@ -215,13 +222,11 @@ public struct SessionDriver<
   ) -> Result<T, CloudError> {
     guard client != nil else { return .failure(.notDiscovered) }
     client!.clock = clock
-    let before = clock.offsetSeconds
     defer {
       if let learned = client?.clock {
         clock = learned
-        if learned.offsetSeconds != before {
-          host.log(.notice, "clock corrected from the server's Date: local clock + \(learned.offsetSeconds) s")
-        }
+        // Issue 11: each clock decision (correction, refusal, NTP) logged once.
+        for notice in clock.takeNotices() { host.log(.notice, "\(notice.message)") }
       }
     }
     do throws(CloudError) {

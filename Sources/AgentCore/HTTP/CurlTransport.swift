@@ -83,6 +83,14 @@ public struct CurlTransport: HTTPTransport {
             UnsafeMutableRawPointer(mutating: body.baseAddress ?? UnsafePointer(bitPattern: 1)!))
         })
     }
+    // Certificate dates are judged by shim_tls.h at the caller's time, never
+    // by OpenSSL's own clock; the chain's validity window comes back.
+    let check =
+      request.certificateCheckTime ?? CertificateCheckTime(seconds: ca_wall_seconds(), isExact: true)
+    let tlsClock = UnsafeMutablePointer<ca_tls_clock>.allocate(capacity: 1)
+    defer { tlsClock.deallocate() }
+    ca_tls_clock_init(tlsClock, check.seconds, check.isExact ? 1 : 0)
+    if ASCII.hasPrefixIgnoringCase(request.url, "https://") { set(ca_curl_set_tls_clock(handle, tlsClock)) }
     let code = errorBuffer.withUnsafeMutableBufferPointer { buffer -> CURLcode in
       set(ca_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, buffer.baseAddress))
       if setupFailed { return CURLE_FAILED_INIT }
@@ -101,7 +109,12 @@ public struct CurlTransport: HTTPTransport {
       }
       throw .redirectRefused(status: status, location: location)
     }
-    return HTTPResponse(status: status, headers: sink.headers, body: sink.body)
+    var validity: PeerValidity? = nil
+    if tlsClock.pointee.chain_not_after != Int64.max {
+      validity = PeerValidity(
+        notBefore: tlsClock.pointee.chain_not_before, notAfter: tlsClock.pointee.chain_not_after)
+    }
+    return HTTPResponse(status: status, headers: sink.headers, body: sink.body, peerValidity: validity)
   }
 
   private func checkScheme(_ url: String) throws(HTTPError) {

@@ -13,6 +13,9 @@ public struct VaultContents {
   /// Seconds since the epoch of the latest successful (re-)activation.
   public var lastActivation: Int64?
   public var provisionedAt: Int64?
+  /// Seconds since the epoch: the latest time the agent saw confirmed
+  /// (`TimeFloor`), written only with commits that happen anyway.
+  public var timeFloor: Int64?
   /// The issuer (`server`) the session's tokens were issued by: they go to
   /// no other server (`SessionBinding`). Recorded with the tokens.
   public var sessionIssuer: String?
@@ -31,7 +34,7 @@ public struct VaultContents {
     case refreshToken = 6
     case lastActivation = 7
     case provisionedAt = 8
-    // 9 is the time floor (issue 11).
+    case timeFloor = 9
     case sessionIssuer = 10
     case sessionAPIBase = 11
   }
@@ -46,7 +49,7 @@ public struct VaultContents {
     for secret in [identityKey, dpopKey, accessToken, refreshToken] {
       if let secret { size += 3 + secret.count }
     }
-    size += 3 * 11
+    size += 4 * 11
     for text in [sessionIssuer, sessionAPIBase] {
       if let text { size += 3 + text.utf8.count }
     }
@@ -73,6 +76,7 @@ public struct VaultContents {
     secret(.refreshToken, refreshToken)
     integer(.lastActivation, lastActivation)
     integer(.provisionedAt, provisionedAt)
+    integer(.timeFloor, timeFloor)
     if let sessionIssuer { Array(sessionIssuer.utf8).withUnsafeBytes { field(.sessionIssuer, $0) } }
     if let sessionAPIBase { Array(sessionAPIBase.utf8).withUnsafeBytes { field(.sessionAPIBase, $0) } }
     return SecretBytes(out)
@@ -124,13 +128,14 @@ public struct VaultContents {
       case .dpopKey: contents.dpopKey = SecretBytes(Array(value))
       case .accessToken: contents.accessToken = SecretBytes(Array(value))
       case .refreshToken: contents.refreshToken = SecretBytes(Array(value))
-      case .accessTokenExpiry, .lastActivation, .provisionedAt:
+      case .accessTokenExpiry, .lastActivation, .provisionedAt, .timeFloor:
         guard length == 8 else { return .failure(.malformedContents("field \(tagByte) length \(length)")) }
         var number: Int64 = 0
         for offset in 0..<8 { number |= Int64(value[offset]) << (8 * Int64(offset)) }
         switch tag {
         case .accessTokenExpiry: contents.accessTokenExpiry = number
         case .lastActivation: contents.lastActivation = number
+        case .timeFloor: contents.timeFloor = number
         default: contents.provisionedAt = number
         }
       }

@@ -62,8 +62,9 @@ struct Checker {
         return violation("progress", "wake-up \(wake - now) ms from now in \(driver.core.phase) report \(driver.core.report)")
       }
     }
-    if driver.clock.offsetSeconds != lastOffset {
-      lastOffset = driver.clock.offsetSeconds
+    let offset = driver.now() - server.clock.time
+    if abs(offset - lastOffset) > 1_000 {
+      lastOffset = offset
       resetAt = server.clock.time
     }
     // Requests.

@@ -42,7 +42,9 @@ public struct SwarmRun {
     public init() {}
   }
 
-  public static let start: Int64 = 1_796_083_200_000  // 2026-12-01T00:00:00Z
+  /// Well after any build's time floor: a synced clock (the 1970 board is
+  /// Tests/blackbox/clock.sh's).
+  public static let start: Int64 = 1_830_297_600_000  // 2028-01-01T00:00:00Z
   /// Budgets: generous for any legitimate schedule (polling at the 1 s
   /// floor for a whole hour, with a nonce retry each), far below a loop.
   public static let requestsPerHour = 8_000
