@@ -11,5 +11,6 @@
 #include "shim_storage.h"
 #include "shim_daemon.h"
 #include "shim_log.h"
+#include "shim_service.h"
 
 #endif

@@ -81,6 +81,7 @@ struct Daemon<Store: SlotStore> {
       return ExitCode.config
     }
     load()
+    if exitCode == nil { ServiceNotify.fromEnvironment().ready() }
     while exitCode == nil {
       if onceActive, reportAccepted, case .active = state {
         log("active and reported; exiting (--once-active)")
@@ -90,6 +91,7 @@ struct Daemon<Store: SlotStore> {
         switch signal {
         case .stop:
           log("stopping")
+          ServiceNotify.fromEnvironment().stopping()
           publish(nil)
           return ExitCode.ok
         case .reload:
@@ -218,6 +220,7 @@ struct Daemon<Store: SlotStore> {
     state = next
     if next.name != stateName {
       logger.notice("state \(stateName) -> \(next.name)")
+      ServiceNotify.fromEnvironment().status(next.name)
       stateName = next.name
     }
     publish(next)
