@@ -21,12 +21,11 @@ esac
 # checks: shellcheck (every script), systemd (systemd-analyze verify/security
 # on the units), u-boot-tools (mkenvimage images for the U-Boot environment
 # reader) and libubootenv-tool (libubootenv's fw_printenv, the reference that
-# reader is checked against), mandoc (lints the camera-agent(8) man page),
-# python3-magic (Buildroot's check-package, vendored in Tests/packaging/).
+# reader is checked against), mandoc (lints the camera-agent(8) man page).
 packages="libcurl4-openssl-dev libssl-dev qemu-user-static file binutils openssl qemu-system-arm cpio
 socat e2fsprogs
 python3 python3-venv ca-certificates libfaketime
-shellcheck systemd u-boot-tools libubootenv-tool mandoc python3-magic"
+shellcheck systemd u-boot-tools libubootenv-tool mandoc"
 
 missing=""
 for package in $packages; do

@@ -12,5 +12,6 @@
 #include "shim_daemon.h"
 #include "shim_log.h"
 #include "shim_service.h"
+#include "shim_owner.h"
 
 #endif

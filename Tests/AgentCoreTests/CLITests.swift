@@ -25,6 +25,13 @@ import Testing
     let run = try AgentRun.run(["version"])
     #expect(run.status == 0)
     #expect(run.stdout == "camera-agent \(AgentVersion.string) (hosted, x86_64)\n")
+    // `--version` (GNU convention) is the same command, with or without --config.
+    for arguments in [["--version"], ["--config", "/nonexistent.conf", "--version"]] {
+      let flag = try AgentRun.run(arguments)
+      #expect(flag.status == 0)
+      #expect(flag.stdout == run.stdout)
+    }
+    #expect(try AgentRun.run(["--version", "status"]).status == 64)
   }
 
   @Test func explicitMissingConfigIsConfigError() throws {

@@ -37,7 +37,7 @@ fingerprint() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha25
 value() { sed -n "s/^$1=//p" "$work/out"; }
 
 run --config "$work/a.conf" status
-check "status of an empty vault: unprovisioned" sh -c "[ $status = 0 ] && grep -qx state=unprovisioned '$work/out'"
+check "status of an empty vault: unprovisioned" sh -c "[ $status = 0 ] && grep -qx vault=unprovisioned '$work/out'"
 
 run --config "$work/a.conf" provision --device-id cam-0001
 check "provision exits 0" test "$status" = 0
@@ -141,7 +141,7 @@ check "development key source warns loudly" grep -q "WARNING: key_source = devel
 run --config "$work/a.conf" wipe
 check "wipe exits 0" test "$status" = 0
 run --config "$work/a.conf" status
-check "after wipe: unprovisioned" grep -qx state=unprovisioned "$work/out"
+check "after wipe: unprovisioned" grep -qx vault=unprovisioned "$work/out"
 check "after wipe: no record files" sh -c "[ -z \"\$(ls -A '$work/vault')\" ]"
 
 summary vault-cli
