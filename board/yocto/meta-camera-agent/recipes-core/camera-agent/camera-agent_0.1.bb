@@ -3,12 +3,12 @@ DESCRIPTION = "Keeps the camera's device credentials in an encrypted vault, \
                activates with the cloud (OAuth 2.0 device grant, private_key_jwt, DPoP) and \
                reports the firmware version. One binary, built in Embedded Swift by the \
                project's cross/build.sh against this recipe's sysroot."
+AUTHOR = "The camera-agent authors"
 # The project has no public address yet: set both where it is published.
 # (oelint-adv's reachability check needs a network CI does not have.)
 # nooelint: oelint.vars.homepageping
 HOMEPAGE = "https://git.invalid/camera-agent"
 BUGTRACKER = "https://git.invalid/camera-agent/issues"
-AUTHOR = "The camera-agent authors"
 SECTION = "net"
 LICENSE = "Apache-2.0"
 LIC_FILES_CHKSUM = "file://LICENSE;md5=3b83ef96387f14655fc854ddc3c6bd57"
