@@ -88,6 +88,7 @@ check "malformed device id is a usage error" test "$status" = 64
 # Truncated newest slot: falls back to the previous generation.
 cp -a "$work/vault" "$work/vault-trunc"
 config trunc "$work/vault-trunc" "file:$work/huk-a"
+# shellcheck disable=SC2012 # slot file names are slotN.rec: plain ASCII.
 newest=$(ls -t "$work/vault-trunc"/* | head -n 1)
 truncate -s 40 "$newest"
 before=$(fingerprint "$work/vault-trunc")
