@@ -92,7 +92,7 @@ man_covers() {
   commands=$({
     # shellcheck disable=SC2016 # the backticks are Markdown, not a command
     awk '/^## /{on = ($0 == "## Using the binary")} on' README.md | sed -n 's/^| `\([a-z][a-z-]*\)[ `].*/\1/p'
-    "$binary" --help | sed -n 's/^      \([a-z][a-z-]*\)\( .*\)\{0,1\}$/\1/p'
+    "$binary" --help | sed -n 's/^  \([a-z][a-z-]*\)\( .*\)\{0,1\}$/\1/p'
   } | sort -u)
   [ -n "$commands" ] || { echo "no commands found"; return 1; }
   for cmd in $commands; do
