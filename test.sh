@@ -5,6 +5,11 @@
 #   1. swift format lint over the sources
 #   2. hosted build and `swift test` (Swift Testing)
 #   3. the Embedded builds for aarch64, armv7 and x86_64 (stripped sizes printed)
+#   3b. packaging (Tests/packaging/run.sh): shellcheck on every script,
+#      Buildroot's check-package (vendored), oelint-adv (pinned, venv), reuse
+#      lint, systemd-analyze verify and security (exposure printed), the man
+#      page, the real S90camera-agent as root against a hostile stand-in
+#      agent, an SPDX SBOM per binary (cross/sbom.sh) validated by pyspdxtools
 #   4. black-box CLI + selftest of each Embedded binary: x86_64 natively,
 #      aarch64 under qemu-aarch64, armv7 under qemu-arm
 #   4b. fuzzing: every libFuzzer target in Tests/fuzz/ for 10 s (hosted,
@@ -79,6 +84,9 @@ swift test "${hosted_flags[@]}"
 
 stage "embedded: sysroots and cross builds"
 cross/build.sh all
+
+stage "packaging: shellcheck, check-package, oelint-adv, reuse, systemd-analyze, man page, init script, SBOMs"
+Tests/packaging/run.sh
 
 stage "embedded: black-box CLI and selftest on each target"
 for arch in x86_64 aarch64 armv7; do

@@ -17,10 +17,15 @@ esac
 # binaries; file/binutils for checking them; openssl + python3-venv for the
 # test servers; libfaketime for the board whose clock starts at 1970
 # (Tests/blackbox/faults.sh; the arm64 one comes from Tests/blackbox/faketime.sh);
-# socat and e2fsprogs (mkfs.ext4) for the QEMU camera board.
+# socat and e2fsprogs (mkfs.ext4) for the QEMU camera board; the packaging
+# checks: shellcheck (every script), systemd (systemd-analyze verify/security
+# on the units), u-boot-tools (mkenvimage images for the U-Boot environment
+# reader) and libubootenv-tool (libubootenv's fw_printenv, the reference that
+# reader is checked against), mandoc (lints the camera-agent(8) man page).
 packages="libcurl4-openssl-dev libssl-dev qemu-user-static file binutils openssl qemu-system-arm cpio
 socat e2fsprogs
-python3 python3-venv ca-certificates libfaketime"
+python3 python3-venv ca-certificates libfaketime
+shellcheck systemd u-boot-tools libubootenv-tool mandoc"
 
 missing=""
 for package in $packages; do

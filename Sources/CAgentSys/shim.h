@@ -12,5 +12,7 @@
 #include "shim_storage.h"
 #include "shim_daemon.h"
 #include "shim_log.h"
+#include "shim_service.h"
+#include "shim_owner.h"
 
 #endif

@@ -65,7 +65,11 @@ static inline int ca_spawn_hook(const char *path, char *const envp[], pid_t *pid
   if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   if (rc == 0) rc = posix_spawnattr_setsigmask(&attr, &none);
   if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr, &all);
-  if (rc == 0) rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  // Its own process group (pgid = its pid), so a timeout can kill whatever
+  // the hook started too, not just the hook.
+  if (rc == 0) rc = posix_spawnattr_setpgroup(&attr, 0);
+  if (rc == 0)
+    rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   char *argv[] = {(char *)path, NULL};
   if (rc == 0) rc = posix_spawn(pid, path, &actions, &attr, argv, envp);
   posix_spawn_file_actions_destroy(&actions);
@@ -84,7 +88,10 @@ static inline int ca_reap(pid_t pid, int *status) {
   return 1;
 }
 
-static inline void ca_kill_hard(pid_t pid) { kill(pid, SIGKILL); }
+/// SIGKILL to the hook's whole process group (spawned by ca_spawn_hook with
+/// pgid = pid). Called before the leader is reaped, so the group id cannot
+/// have been reused. A child that left the group (setsid) is out of reach.
+static inline void ca_kill_group_hard(pid_t pid) { kill(-pid, SIGKILL); }
 
 static inline void ca_sleep_ms(int ms) {
   struct timespec t;

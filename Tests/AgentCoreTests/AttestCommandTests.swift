@@ -161,6 +161,71 @@ import Testing
       #expect(AttestAudience.refusal(host + ":443", deviceID: id, issuer: host) != nil)
       #expect(AttestAudience.refusal(host + "/oauth/token", deviceID: id, issuer: host) != nil)
     }
+
+  /// `status --json` (schema 1, the factory station's input) and the
+  /// `key=value` form carry the same fields, in the vault's words.
+  @Test func statusJSONSchema() throws {
+    let board = try Board()
+    let empty = try board.agent(["status", "--json"])
+    #expect(empty.status == 0)
+    let emptyDoc = try #require(
+      try JSONSerialization.jsonObject(with: Data(empty.stdout.utf8)) as? [String: Any])
+    #expect(emptyDoc["schema"] as? Int == 1)
+    #expect(emptyDoc["vault"] as? String == "unprovisioned")
+    #expect(Set(emptyDoc.keys) == ["schema", "vault", "vault_path", "key_source", "skipped"])
+    #expect(try board.agent(["status"]).stdout.contains("vault=unprovisioned\n"))
+
+    let provisioned = try board.agent(["provision", "--device-id", "cam-json-1"])
+    #expect(provisioned.status == 0)
+    let printed = try #require(
+      try JSONSerialization.jsonObject(with: Data(provisioned.stdout.utf8)) as? [String: Any])
+    let run = try board.agent(["status", "--json"])
+    #expect(run.status == 0)
+    #expect(run.stdout.split(separator: "\n").count == 1)
+    let doc = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+    #expect(doc["vault"] as? String == "provisioned")
+    #expect(doc["device_id"] as? String == "cam-json-1")
+    #expect(doc["generation"] as? Int == 1)
+    #expect(doc["identity_key"] as? String == "present")
+    #expect(doc["identity_thumbprint"] as? String == printed["thumbprint"] as? String)
+    #expect((doc["identity_jwk"] as? [String: String]) == (printed["jwk"] as? [String: String]))
+    for key in ["dpop_key", "access_token", "refresh_token"] { #expect(doc[key] as? String == "absent") }
+    #expect((doc["skipped"] as? [String]) == [])
+    // The same fields as key=value lines, and never a session word.
+    let lines = try board.agent(["status"]).stdout.split(separator: "\n").map(String.init)
+    let keys = lines.compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) }
+    #expect(Set(keys) == Set(doc.keys).subtracting(["schema", "skipped"]))
+    #expect(!lines.contains { $0.hasPrefix("state=") })
+    #expect(try board.agent(["status", "--yaml"]).status == 64)
+  }
+
+  /// `provision` run as root (the factory console) leaves the vault to the
+  /// service user (`vault_owner`), so a `User=` service can read it; a
+  /// symlink or hard link planted in the vault directory is refused and its
+  /// target left alone (issue 13 item 3).
+  @Test func rootRunProvisionGivesTheVaultToTheServiceUser() throws {
+    #expect(getuid() == 0, "this test runs as root, as the factory console does")
+    let board = try Board()
+    let owner = "vault_owner = nobody\n"
+    #expect(try board.agent(["provision", "--device-id", "cam-own-1"], extraConfig: owner).status == 0)
+    let vault = board.directory.appendingPathComponent("vault").path
+    var info = stat()
+    #expect(stat(vault, &info) == 0 && info.st_uid == 65_534)
+    #expect(stat(vault + "/slot0.rec", &info) == 0 && info.st_uid == 65_534 && info.st_mode & 0o777 == 0o600)
+    // The service user plants a link to a root file as the other slot.
+    let victim = board.directory.appendingPathComponent("root-secret").path
+    _ = FileManager.default.createFile(
+      atPath: victim, contents: Data("root only".utf8), attributes: [.posixPermissions: 0o600])
+    for plant in [{ symlink(victim, vault + "/slot1.rec") }, { link(victim, vault + "/slot1.rec") }] {
+      unlink(vault + "/slot1.rec")
+      #expect(plant() == 0)
+      let run = try board.agent(["status"], extraConfig: owner)
+      #expect(run.stderr.contains("vault_owner"), "\(run.stderr)")
+      #expect(stat(victim, &info) == 0 && info.st_uid == 0 && info.st_mode & 0o777 == 0o600)
+    }
+    #expect(try String(contentsOfFile: victim, encoding: .utf8) == "root only")
+    let unknown = try board.agent(["status"], extraConfig: "vault_owner = no-such-user-here\n")
+    #expect(unknown.status == 1 && unknown.stderr.contains("no user no-such-user-here"))
   }
 
   @Test func unprovisionedBoardAndPlainHTTPAreRefused() throws {

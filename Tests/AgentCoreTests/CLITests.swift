@@ -28,6 +28,13 @@ import Testing
       AgentVersion.buildTime.map { "built \(TimeText.utc($0)) (SOURCE_DATE_EPOCH \($0))" }
       ?? "built at an unrecorded time; time floor \(TimeText.utc(AgentVersion.buildFloor))"
     #expect(run.stdout == "camera-agent \(AgentVersion.string) (hosted, x86_64)\n\(built)\n")
+    // `--version` (GNU convention) is the same command, with or without --config.
+    for arguments in [["--version"], ["--config", "/nonexistent.conf", "--version"]] {
+      let flag = try AgentRun.run(arguments)
+      #expect(flag.status == 0)
+      #expect(flag.stdout == run.stdout)
+    }
+    #expect(try AgentRun.run(["--version", "status"]).status == 64)
   }
 
   @Test func explicitMissingConfigIsConfigError() throws {

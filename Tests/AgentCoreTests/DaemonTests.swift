@@ -54,18 +54,4 @@ import Testing
     #expect(StateFile.render(nil) == "state=stopped\n")
   }
 
-  @Test func stateFileIsReplacedAtomicallyWithMode0644() throws {
-    let directory = FileManager.default.temporaryDirectory
-      .appendingPathComponent("daemon-state-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let path = directory.appendingPathComponent("state").path
-    let file = StateFile(path: path)
-    try file.write("state=a\n")
-    _ = FileManager.default.createFile(atPath: path + ".tmp", contents: Data("stale".utf8))
-    try file.write("state=b\n")
-    #expect(try String(contentsOfFile: path, encoding: .utf8) == "state=b\n")
-    #expect(!FileManager.default.fileExists(atPath: path + ".tmp"))
-    let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
-    #expect(mode == 0o644)
-  }
 }

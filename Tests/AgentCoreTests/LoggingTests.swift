@@ -165,6 +165,45 @@ import Testing
     }
   }
 
+  /// The state of process `pid` from /proc (`R`, `S`, `Z`...), nil once it is gone.
+  static func processState(_ pid: Int32) -> Character? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")")
+    else { return nil }
+    return stat[stat.index(close, offsetBy: 2)]
+  }
+
+  /// A hook that leaves a child behind (`sleep &`, then waits itself): the
+  /// timeout kills the hook's process group, so the child dies with it and
+  /// cannot hold the agent's stderr or pile up one per state change.
+  @Test func aTimedOutHookIsKilledWithItsChildren() throws {
+    let dir = NSTemporaryDirectory() + "ca-hook-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let script = dir + "/hook"
+    try "#!/bin/sh\nsleep 300 &\necho $! > \(dir)/child.tmp\nmv \(dir)/child.tmp \(dir)/child\nwait\n".write(
+      toFile: script, atomically: true, encoding: .utf8)
+    chmod(script, 0o755)
+    // Long enough for the hook to fork on a loaded machine; the child's pid is
+    // written before the hook waits, so its file exists once we time out.
+    let hook = TransitionHook(path: script, timeoutMilliseconds: 3_000)
+    #expect(hook.run(environment: ["PATH=/usr/bin:/bin"]) == .killedAfterTimeout)
+    let text = try String(contentsOfFile: dir + "/child", encoding: .utf8)
+    let child = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+    // SIGKILL went to the group before run() returned; the orphan is then
+    // reaped by init. Dead means gone or a zombie, never sleeping on.
+    var state = Self.processState(child)
+    var waited = 0
+    while let s = state, s != "Z", waited < 10_000 {
+      usleep(10_000)
+      waited += 10
+      state = Self.processState(child)
+    }
+    #expect(
+      state == nil || state == "Z",
+      "the hook's child \(child) survived the timeout: state \(String(describing: state))")
+  }
+
   @Test func configKeys() throws {
     let file = try ConfigFile(
       path: "t.conf",

@@ -87,12 +87,12 @@ import Testing
   }
 
   @Test func deviceResponseValues() {
-    let notPrintable = "empty, longer than 64 bytes, or not printable ASCII"
+    let notPrintable = "empty, longer than 32 bytes, or not A-Z a-z 0-9 - (RFC 8628 §6.1)"
     #expect(deviceError(grant(userCode: #""""#)) == .invalidValue("user_code", reason: notPrintable))
     #expect(deviceError(grant(userCode: #""AB\nCD""#)) == .invalidValue("user_code", reason: notPrintable))
     #expect(deviceError(grant(userCode: #""AB\u00c9""#)) == .invalidValue("user_code", reason: notPrintable))
     #expect(
-      deviceError(grant(userCode: "\"" + String(repeating: "A", count: 65) + "\""))
+      deviceError(grant(userCode: "\"" + String(repeating: "A", count: 33) + "\""))
         == .invalidValue("user_code", reason: notPrintable))
     #expect(
       deviceError(grant(deviceCode: #""a\u0000b""#))

@@ -1,4 +1,7 @@
 # shellcheck shell=bash
+# The variables below are the sourcing script's (see Needs:), and the ones
+# this file sets are read there: shellcheck cannot see across the boundary.
+# shellcheck disable=SC2154,SC2034
 # The reference cloud and `camera-agent run` for the black-box session
 # scripts (sourced after lib.sh, not run): start and stop the cloud, talk to
 # it as the owner, the factory and the test controls, provision a board, and

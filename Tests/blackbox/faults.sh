@@ -300,6 +300,7 @@ scenario_503() {
   check "5 503 x3: the delays drawn ($drawn s) lie in the full-jitter windows 0.3, 0.6, 1.2 s" \
     sh -c "printf '%s\n' $drawn | awk 'BEGIN { c[1] = 0.3; c[2] = 0.6; c[3] = 1.2 } { k++; if (\$1 < 0 || \$1 > c[k]) bad = 1 } END { exit bad || k != 3 }'"
   local pairs
+  # shellcheck disable=SC2086 # $g and $drawn are space-separated lists: one line per word.
   pairs=$(paste -d ' ' <(printf '%s\n' $g) <(printf '%s\n' $drawn))
   check "5 503 x3: each retry came after the drawn delay, not sooner and not much later (waited $g)" \
     sh -c "printf '%s\n' '$pairs' | awk -v s=$slack '{ if (\$1 < \$2 - 0.05 || \$1 > \$2 + 0.3 + s) bad = 1; n++ } END { exit bad || n != 3 }'"

@@ -54,7 +54,7 @@ await_code "$state" 60
 code1=$code
 check "state file: activation_pending with user_code, verification_uri, expires_at" \
   sh -c "grep -qx state=activation_pending '$state' && grep -q '^verification_uri=https://' '$state' && grep -q '^expires_at=[0-9]*$' '$state'"
-check "state file is mode 0644" test "$(stat -c %a "$state")" = 644
+check "state file is mode 0640 (it carries the user code: not world-readable)" test "$(stat -c %a "$state")" = 640
 say "the owner approves $code1"
 owner approve "$code1" >"$work/approve1.json"
 wait_for 60 "state=active" grep -qx state=active "$state"

@@ -1,4 +1,7 @@
+# shellcheck shell=bash
 # Shared helpers for the black-box scripts (sourced, not run).
+# The sourcing script sets the variables named below and reads the counters.
+# shellcheck disable=SC2154,SC2034
 # Needs: $arch (hosted|x86_64|aarch64|armv7), $binary, $repo, $work.
 
 passed=0

@@ -260,7 +260,7 @@ check "mtd0 is 16 MiB NAND, 16 KiB erase blocks, 512-byte pages" \
   sh -c "grep -qx 'CAMTEST mtdinfo size=01000000 erasesize=00004000' '$log' && grep -qx 'CAMTEST mtdinfo writesize=512 type=nand' '$log'"
 
 check "status of the empty device: unprovisioned" \
-  sh -c "grep -qx 'CAMTEST status=0 step=status-empty' '$log' && grep -qx 'CAMOUT status-empty state=unprovisioned' '$log'"
+  sh -c "grep -qx 'CAMTEST status=0 step=status-empty' '$log' && grep -qx 'CAMOUT status-empty vault=unprovisioned' '$log'"
 check "provision exits 0" has "CAMTEST status=0 step=provision"
 check "provision prints device id, JWK and thumbprint" \
   sh -c "sed -n 's/^CAMOUT provision //p' '$log' | grep -q '^{\"device_id\":\"cam-mtd-01\",\"jwk\":{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"[A-Za-z0-9_-]\{43\}\",\"y\":\"[A-Za-z0-9_-]\{43\}\"},\"thumbprint\":\"[A-Za-z0-9_-]\{43\}\"}\$'"
@@ -315,7 +315,7 @@ check "refused commands changed nothing on the raw device" test "$(hex busy)" = 
 check "daemon stopped cleanly on SIGTERM" has "CAMTEST daemon-exit=0"
 check "wipe exits 0" has "CAMTEST status=0 step=wipe"
 check "fresh process after wipe: unprovisioned" \
-  sh -c "grep -qx 'CAMTEST status=0 step=status-wiped' '$log' && grep -qx 'CAMOUT status-wiped state=unprovisioned' '$log'"
+  sh -c "grep -qx 'CAMTEST status=0 step=status-wiped' '$log' && grep -qx 'CAMOUT status-wiped vault=unprovisioned' '$log'"
 wiped=$(hex wiped)
 check "after wipe: both vault slots erased (all 0xff)" \
   sh -c "[ \${#1} = 65536 ] && ! printf '%s' \"\$1\" | grep -q '[0-9a-e]'" _ "$wiped"

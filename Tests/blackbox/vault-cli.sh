@@ -37,7 +37,7 @@ fingerprint() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha25
 value() { sed -n "s/^$1=//p" "$work/out"; }
 
 run --config "$work/a.conf" status
-check "status of an empty vault: unprovisioned" sh -c "[ $status = 0 ] && grep -qx state=unprovisioned '$work/out'"
+check "status of an empty vault: unprovisioned" sh -c "[ $status = 0 ] && grep -qx vault=unprovisioned '$work/out'"
 
 run --config "$work/a.conf" provision --device-id cam-0001
 check "provision exits 0" test "$status" = 0
@@ -129,6 +129,7 @@ check "malformed device id is a usage error" test "$status" = 64
 cp -a "$work/vault-g1" "$work/vault-trunc"
 cp -a "$work/vault"/slot*.rec "$work/vault-trunc/"
 config trunc "$work/vault-trunc" "file:$work/huk-a"
+# shellcheck disable=SC2012 # slot file names are slotN.rec: plain ASCII.
 newest=$(ls -t "$work/vault-trunc"/* | head -n 1)
 truncate -s 40 "$newest"
 before=$(fingerprint "$work/vault-trunc")
@@ -262,7 +263,7 @@ check "swapped vault path: the real vault is still a directory of its own" \
 run --config "$work/a.conf" wipe
 check "wipe exits 0" test "$status" = 0
 run --config "$work/a.conf" status
-check "after wipe: unprovisioned" grep -qx state=unprovisioned "$work/out"
+check "after wipe: unprovisioned" grep -qx vault=unprovisioned "$work/out"
 check "after wipe: no record files" sh -c "[ -z \"\$(ls -A '$work/vault')\" ]"
 
 summary vault-cli

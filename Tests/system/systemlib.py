@@ -527,7 +527,7 @@ def factory_provision(board: Board, cloud: Cloud, checks: Checks, device_id: str
     st = board.vault_status()
     thumb = st.get("identity_thumbprint", "")
     checks.require("vault status on the board (console): provisioned as the batch's device id with an identity key",
-                   st.get("state") == "provisioned" and st.get("device_id") == device_id
+                   st.get("vault") == "provisioned" and st.get("device_id") == device_id
                    and st.get("identity_key") == "present" and bool(thumb), str(st))
     records = [json.loads(line) for line in audit1.decode().splitlines() if line.strip()]
     mine = [r for r in records if r.get("device_id") == device_id]

@@ -23,6 +23,10 @@ for prog in /usr/bin/camera-agent /bin/kill /bin/chgrp /bin/chmod; do
   printf '#!/bin/sh\nexit 0\n' >"$root$prog"
   chmod 0755 "$root$prog"
 done
+# Documentation=man:camera-agent(8) is checked with man(1): the project's page.
+mkdir -p "$root/man/man8"
+cp "$repo/board/common/camera-agent.8" "$root/man/man8/camera-agent.8"
+export MANPATH="$root/man"
 failed=0
 for unit in $units; do
   board=$(basename "$(dirname "$unit")")

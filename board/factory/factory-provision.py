@@ -60,7 +60,6 @@ STATION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 B64URL_RE = re.compile(r"[A-Za-z0-9_-]+")
 THUMBPRINT_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 NONCE_RE = re.compile(r"[A-Za-z0-9_-]{16,128}")
-STATUS_KEY_RE = re.compile(r"[a-z_]{1,40}")
 SSH_HOST_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:-]{0,252}|\[[0-9A-Fa-f:.]+\]")
 SSH_USER_RE = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
 REMOTE_PATH_RE = re.compile(r"[A-Za-z0-9/._+-]{1,255}")
@@ -611,37 +610,37 @@ def read_token(path: str) -> str:
 
 # ---- the board's answers --------------------------------------------------------------
 def parse_status(text: str) -> dict:
-    """`camera-agent status`: key=value lines only (skipped= may repeat)."""
-    status: dict = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if not sep or not STATUS_KEY_RE.fullmatch(key):
-            raise BoardError(f"status: unexpected line '{clean(line, 80)}'")
-        if key == "skipped":
-            continue
-        if key in status:
-            raise BoardError(f"status: '{key}' appears twice")
-        status[key] = value
-    state = status.get("state")
-    if state == "unprovisioned":
+    """`camera-agent status --json`: one JSON object, schema 1 (camera-agent(8),
+    Sources/AgentCore/CLI/VaultStatus.swift). Every member the station uses is
+    checked; unknown members are ignored (a newer agent may add some)."""
+    lines = text.splitlines()
+    if len(lines) != 1:
+        raise BoardError(f"status --json printed {len(lines)} lines, expected one JSON object")
+    try:
+        status = json.loads(lines[0])
+    except ValueError:
+        raise BoardError("status --json: not JSON") from None
+    if not isinstance(status, dict) or status.get("schema") != 1:
+        raise BoardError("status --json: not a schema 1 object (agent older or newer than this script)")
+    vault = status.get("vault")
+    if vault == "unprovisioned":
         return {"provisioned": False}
-    if state != "provisioned":
-        raise BoardError("status: no state=provisioned|unprovisioned line")
-    did = status.get("device_id", "")
-    if not DEVICE_ID_RE.fullmatch(did):
+    if vault != "provisioned":
+        raise BoardError("status --json: vault is neither provisioned nor unprovisioned")
+    did = status.get("device_id")
+    if not isinstance(did, str) or not DEVICE_ID_RE.fullmatch(did):
         raise BoardError("status: device_id missing or malformed")
-    result = {"provisioned": True, "device_id": did, "identity_key": status.get("identity_key")}
-    if result["identity_key"] == "present":
-        thumb = status.get("identity_thumbprint", "")
-        if not THUMBPRINT_RE.fullmatch(thumb):
+    identity = status.get("identity_key")
+    if identity not in ("present", "absent", "unreadable"):
+        raise BoardError("status: identity_key missing or malformed")
+    result = {"provisioned": True, "device_id": did, "identity_key": identity}
+    if identity == "present":
+        thumb = status.get("identity_thumbprint")
+        if not isinstance(thumb, str) or not THUMBPRINT_RE.fullmatch(thumb):
             raise BoardError("status: identity_thumbprint missing or malformed")
-        if "identity_jwk" not in status:
-            raise BoardError("status gives no identity_jwk (agent older than this script): "
-                             "update the agent, or re-key with --force")
-        try:
-            jwk = check_public_jwk(json.loads(status["identity_jwk"]))
-        except ValueError:
-            raise BoardError("status: identity_jwk is not JSON") from None
+        if not isinstance(status.get("identity_jwk"), dict):
+            raise BoardError("status: identity_jwk missing or not an object")
+        jwk = check_public_jwk(status["identity_jwk"])
         if jwk_thumbprint(jwk) != thumb:
             raise BoardError("status: identity_jwk does not match identity_thumbprint")
         result.update(jkt=thumb, jwk=jwk)
@@ -703,10 +702,7 @@ class Station:
         if not m:
             raise BoardError(f"camera-agent version failed: {r.why() if r.rc else 'unexpected output'}")
         agent_version = m.group(1)
-        r = conn.agent(["status"])
-        if r.rc != 0:
-            raise BoardError(f"camera-agent status failed: {r.why()}")
-        status = parse_status(r.out)
+        status = parse_status(self._status(conn))
         step(f"agent {agent_version} ({m.group(2)}, {m.group(3)}); "
              + (f"provisioned as {status['device_id']}" if status["provisioned"] else "unprovisioned"))
 
@@ -789,7 +785,7 @@ class Station:
         return {"new-key": "provisioned", "re-keyed": "re-keyed"}.get(action, "already provisioned, registered")
 
     def _status(self, conn) -> str:
-        r = conn.agent(["status"])
+        r = conn.agent(["status", "--json"])
         if r.rc != 0:
             raise BoardError(f"camera-agent status failed: {r.why()}")
         return r.out

@@ -34,8 +34,8 @@ public enum AgentCLI {
     case .provision(let deviceID, let force):
       var command = ProvisionCommand(deviceID: deviceID, force: force)
       return withConfig(invocation) { VaultAccess.run(&command, config: $0) }
-    case .status:
-      var command = StatusCommand()
+    case .status(let json):
+      var command = StatusCommand(json: json)
       return withConfig(invocation) { VaultAccess.run(&command, config: $0) }
     case .wipe(let localOnly):
       var command = WipeCommand(revoke: !localOnly)

@@ -5,7 +5,8 @@ public struct Invocation: Equatable {
     case version
     case selftest(SelfTestOptions)
     case provision(deviceID: String, force: Bool)
-    case status
+    /// `json`: one JSON object (VaultStatus schema 1) instead of key=value lines.
+    case status(json: Bool)
     /// `localOnly`: erase without revoking the session at the cloud.
     case wipe(localOnly: Bool)
     case reportDryRun
@@ -34,6 +35,7 @@ public struct Invocation: Equatable {
     var commandName: String? = nil
     var rest: [String] = []
     var wantsHelp = false
+    var wantsVersion = false
     var misplaced: String? = nil
     var index = 0
     while index < arguments.count {
@@ -51,6 +53,8 @@ public struct Invocation: Equatable {
         configExplicit = true
       } else if argument == "--help" || argument == "-h" {
         wantsHelp = true
+      } else if argument == "--version" && commandName == nil {
+        wantsVersion = true
       } else if commandName == nil {
         if argument.utf8.first == UInt8(ascii: "-") {
           if misplaced == nil { misplaced = argument }
@@ -63,6 +67,11 @@ public struct Invocation: Equatable {
       index += 1
     }
     if wantsHelp { return Invocation(command: .help, configPath: configPath, configExplicit: configExplicit) }
+    // `camera-agent --version`, the GNU convention, is the `version` command.
+    if wantsVersion {
+      if let name = commandName { throw UsageError(message: "--version takes no command (got '\(name)')") }
+      return Invocation(command: .version, configPath: configPath, configExplicit: configExplicit)
+    }
     if let misplaced { throw UsageError(message: "unknown option '\(misplaced)'") }
     guard let name = commandName else { throw UsageError(message: "no command given") }
     let command: Command
@@ -78,8 +87,11 @@ public struct Invocation: Equatable {
     case "provision":
       command = try parseProvision(rest)
     case "status":
-      try noArguments(name, rest)
-      command = .status
+      guard rest.isEmpty || rest == ["--json"] else {
+        let unknown = rest.first { $0 != "--json" } ?? rest[0]
+        throw UsageError(message: "status: unknown option '\(unknown)'")
+      }
+      command = .status(json: !rest.isEmpty)
     case "wipe":
       guard rest.isEmpty || rest == ["--local-only"] else {
         let unknown = rest.first { $0 != "--local-only" } ?? rest[0]

@@ -18,7 +18,11 @@ public enum Usage {
                     make this board's identity key inside the vault and print
                     the public key (JWK and RFC 7638 thumbprint) as JSON;
                     refuses an already provisioned board unless --force
-      status        show what the vault holds (never the secret values)
+      status [--json]
+                    show what the vault holds (never the secret values):
+                    vault=provisioned|unprovisioned, device id, generation,
+                    identity thumbprint and public JWK, which tokens are
+                    present; --json: one JSON object (schema 1, camera-agent(8))
       wipe [--local-only]
                     revoke the session at the cloud (RFC 7009), then erase both
                     vault slots; if the revocation fails nothing is erased.
@@ -53,6 +57,7 @@ public enum Usage {
     options:
       --config PATH   configuration file (default /etc/camera-agent/agent.conf)
       -h, --help      show this text
+      --version       the same as the version command
 
     exit status: 0 success, 1 failure (message on stderr), 64 usage error,
                  70 internal error, 73 already provisioned, 78 configuration error

@@ -68,7 +68,16 @@ enum VaultAccess {
     case .file:
       var vault = Vault(store: FileSlotStore(directory: config.vaultPath), hardwareKey: hardwareKey)
       if C.changesVault, let refused = takeOwnership(&vault) { return refused }
-      return command.run(&vault, config: config)
+      let code = command.run(&vault, config: config)
+      // Root-run commands (the factory console) leave the vault to the
+      // service user (vault_owner), whatever they did to it.
+      do throws(VaultOwnership.Failure) {
+        try VaultOwnership.apply(config)
+      } catch {
+        Console.err("camera-agent: \(error.description)")
+        return code == ExitCode.ok ? ExitCode.failure : code
+      }
+      return code
     case .mtd:
       let device: MTDFlash
       do {

@@ -23,6 +23,10 @@ public struct AgentConfig: Equatable {
   public var keySource: KeySource? = nil
   /// Where the firmware version is read for the status report.
   public var firmwareVersionSource: FirmwareVersionSource? = nil
+  /// The service user (the board definition's SERVICE_USER) that owns the
+  /// file backend's vault: a command run as root gives the vault back to it
+  /// (`VaultOwnership`). nil: ownership is left as the files were made.
+  public var vaultOwner: String? = nil
   /// The daemon's local state interface: replaced atomically on each transition.
   public var stateFile: String = "/run/camera-agent/state"
   /// Forced re-authentication starts at a random moment within this window.
@@ -109,6 +113,12 @@ public struct AgentConfig: Equatable {
       case "vault_path":
         guard entry.value.utf8.first == UInt8(ascii: "/") else { throw invalid("must be an absolute path") }
         vaultPath = entry.value
+      case "vault_owner":
+        let bytes = Array(entry.value.utf8)
+        guard (1...32).contains(bytes.count), bytes[0] != UInt8(ascii: "-"),
+          bytes.allSatisfy({ ASCII.isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") })
+        else { throw invalid("expected a user name (1-32 of a-z A-Z 0-9 - _)") }
+        vaultOwner = entry.value
       case "key_source":
         guard let source = KeySource.parse(entry.value) else {
           throw invalid("expected file:/path, qemu-fw-cfg:NAME or development")

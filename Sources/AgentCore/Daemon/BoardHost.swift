@@ -15,7 +15,11 @@ struct BoardHost: SessionHost {
     self.signals = signals
   }
 
+  /// systemd's notify socket (NOTIFY_SOCKET), when there is one.
+  let notify = ServiceNotify.fromEnvironment()
+
   mutating func publish(_ state: PublishedState) {
+    notify.status(state.name)
     write(StateFile.render(state))
   }
 

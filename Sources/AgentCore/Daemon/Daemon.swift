@@ -58,12 +58,15 @@ struct Daemon<Store: SlotStore> {
           config: config, deviceID: deviceID, identityKey: identity, sessionKey: session, clock: clock)
       })
     var wake = driver.start()
+    // systemd Type=notify: ready once the vault is open and the session runs.
+    if driver.fatal == nil { driver.host.notify.ready() }
     while true {
       if let fatal = driver.fatal {
         logger.error(fatal)
         return ExitCode.failure
       }
       if case .stopped = driver.core.phase {
+        driver.host.notify.stopping()
         driver.host.publishStopped()
         return ExitCode.ok
       }

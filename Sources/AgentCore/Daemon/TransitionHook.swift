@@ -4,7 +4,8 @@ import CAgentSys
 /// "Local state interface"): a LED or pairing UI learns the state and, while
 /// the owner's approval is pending, the code to show. Its environment is
 /// built here from nothing: the state file's values and a fixed PATH. The
-/// agent's own environment, descriptors and signal mask never reach it.
+/// agent's own environment, descriptors and signal mask never reach it. It
+/// runs in its own process group, and a timeout kills the whole group.
 struct TransitionHook {
   let path: String
   let timeoutMilliseconds: Int
@@ -17,17 +18,21 @@ struct TransitionHook {
     case notStarted(SystemError)
   }
 
-  /// `CAMERA_AGENT_STATE=…` and friends for a state file's `key=value` text.
+  /// `CAMERA_AGENT_STATE=…` and friends for a state file's `key=value` text
+  /// (`StateFile.render`): each value as it was before the file's shell
+  /// quoting, since an environment variable needs none. A line that is not
+  /// the daemon's own syntax is left out.
   static func environment(stateFileText: String) -> [String] {
     var variables: [String] = []
     for line in stateFileText.split(separator: "\n") {
-      let bytes = Array(line.utf8)
-      guard let equals = bytes.firstIndex(of: UInt8(ascii: "=")) else { continue }
+      guard let equals = line.firstIndex(of: "="),
+        let value = StateFile.unquoted(line[line.index(after: equals)...])
+      else { continue }
       var name = "CAMERA_AGENT_"
-      for byte in bytes[..<equals] {
+      for byte in line[..<equals].utf8 {
         name.unicodeScalars.append(Unicode.Scalar(byte >= 0x61 && byte <= 0x7a ? byte - 0x20 : byte))
       }
-      variables.append(name + "=" + String(decoding: bytes[(equals + 1)...], as: UTF8.self))
+      variables.append(name + "=" + value)
     }
     variables.append(searchPath)
     return variables
@@ -48,7 +53,9 @@ struct TransitionHook {
       if reaped == 1 { return .exited(status) }
       if reaped < 0 { return .notStarted(SystemError.last("waitpid")) }
       if waited >= timeoutMilliseconds {
-        ca_kill_hard(pid)
+        // The group: a hook's children (a backgrounded `sleep`, a pipeline)
+        // would otherwise outlive it, holding the agent's stderr open.
+        ca_kill_group_hard(pid)
         while ca_reap(pid, &status) == 0 { ca_sleep_ms(5) }
         return .killedAfterTimeout
       }

@@ -19,6 +19,17 @@ public struct JSONWriter {
     bytes.append(UInt8(ascii: "}"))
   }
 
+  public mutating func beginArray() {
+    separator()
+    bytes.append(UInt8(ascii: "["))
+    needsComma.append(false)
+  }
+
+  public mutating func endArray() {
+    needsComma.removeLast()
+    bytes.append(UInt8(ascii: "]"))
+  }
+
   /// Writes `"key":`; the next value call completes the member.
   public mutating func key(_ name: String) {
     separator()
@@ -33,6 +44,11 @@ public struct JSONWriter {
   }
 
   public mutating func integer(_ value: Int64) {
+    separator()
+    bytes.append(contentsOf: Array(String(value).utf8))
+  }
+
+  public mutating func unsigned(_ value: UInt64) {
     separator()
     bytes.append(contentsOf: Array(String(value).utf8))
   }

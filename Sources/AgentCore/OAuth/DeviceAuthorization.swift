@@ -2,9 +2,11 @@
 /// types on the phone and the device then polls with.
 ///
 /// `userCode` and the verification URIs are published on the local state
-/// interface and passed to a hook script, so they are held to printable ASCII
-/// and bounded lengths: a hostile value cannot inject lines or shell text
-/// into what other firmware processes read. There is deliberately no
+/// interface and passed to a hook script, so they are held to narrow
+/// alphabets and bounded lengths: the user code to RFC 8628 §6.1's letters,
+/// digits and dashes, the URIs to an https URL of RFC 3986 characters (no
+/// backtick, `|`, quote or space). What a URI may still hold (`$`, `(`,
+/// `;`, `&`, `'`) is quoted by `StateFile`, so sourcing the file runs nothing. There is deliberately no
 /// `description`: `deviceCode` is the polling credential.
 public struct DeviceAuthorization {
   /// RFC 8628 §3.2: "If no value is provided, clients MUST use 5 as the default."
@@ -14,7 +16,8 @@ public struct DeviceAuthorization {
   public static let maxInterval: Int64 = 600
   /// Longest device code lifetime accepted (a day); the poller stops at expiry.
   public static let maxExpiresIn: Int64 = 86_400
-  public static let maxUserCodeLength = 64
+  /// RFC 8628 §6.1: codes are short so people can type them; 8 is typical.
+  public static let maxUserCodeLength = 32
   public static let maxDeviceCodeLength = 1024
 
   public let deviceCode: String
@@ -61,13 +64,14 @@ public struct DeviceAuthorization {
     guard TokenSyntax.isVisibleASCII(raw.deviceCode, maxLength: maxDeviceCodeLength) else {
       throw .invalidValue("device_code", reason: "empty, too long, or not printable ASCII")
     }
-    guard TokenSyntax.isVisibleASCII(raw.userCode, maxLength: maxUserCodeLength) else {
+    guard TokenSyntax.isUserCode(raw.userCode, maxLength: maxUserCodeLength) else {
       throw .invalidValue(
-        "user_code", reason: "empty, longer than \(maxUserCodeLength) bytes, or not printable ASCII")
+        "user_code",
+        reason: "empty, longer than \(maxUserCodeLength) bytes, or not A-Z a-z 0-9 - (RFC 8628 §6.1)")
     }
-    try EndpointURL.validate(raw.verificationURI, field: "verification_uri", allowPlainHTTP: allowPlainHTTP)
+    try validateShownURI(raw.verificationURI, field: "verification_uri", allowPlainHTTP: allowPlainHTTP)
     if let complete = raw.verificationURIComplete {
-      try EndpointURL.validate(complete, field: "verification_uri_complete", allowPlainHTTP: allowPlainHTTP)
+      try validateShownURI(complete, field: "verification_uri_complete", allowPlainHTTP: allowPlainHTTP)
     }
     guard raw.expiresIn > 0, raw.expiresIn <= maxExpiresIn else {
       throw .invalidValue("expires_in", reason: "must be 1...\(maxExpiresIn) seconds")
@@ -78,5 +82,14 @@ public struct DeviceAuthorization {
     return DeviceAuthorization(
       deviceCode: raw.deviceCode, userCode: raw.userCode, verificationURI: raw.verificationURI,
       verificationURIComplete: raw.verificationURIComplete, expiresIn: raw.expiresIn, interval: interval)
+  }
+
+  /// An endpoint-shaped https URL (`EndpointURL`) whose every byte is an
+  /// RFC 3986 URI character.
+  static func validateShownURI(_ uri: String, field: String, allowPlainHTTP: Bool) throws(OAuthMessageError) {
+    try EndpointURL.validate(uri, field: field, allowPlainHTTP: allowPlainHTTP)
+    for byte in uri.utf8 where !TokenSyntax.isURICharacter(byte) {
+      throw .invalidValue(field, reason: "URL has a character RFC 3986 does not allow")
+    }
   }
 }

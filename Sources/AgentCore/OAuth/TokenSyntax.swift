@@ -31,4 +31,41 @@ public enum TokenSyntax {
     }
     return true
   }
+
+  /// RFC 8628 §6.1's advice for user codes: a small set of characters that
+  /// survives being read aloud and typed on a phone, letters and digits
+  /// (e.g. base-20 `BCDFGHJKLMNPQRSTVWXZ`), with dashes for readability.
+  /// So here: 1...`maxLength` of `A-Z a-z 0-9 -`, with at least one letter or
+  /// digit. Nothing else a server sends (`$`, backticks, `;`, `|`, quotes,
+  /// spaces) reaches the state file, the hook or the pairing UI's display.
+  public static func isUserCode(_ value: String, maxLength: Int) -> Bool {
+    let bytes = value.utf8
+    guard !bytes.isEmpty, bytes.count <= maxLength else { return false }
+    var alphanumerics = 0
+    for byte in bytes {
+      switch byte {
+      case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+        UInt8(ascii: "0")...UInt8(ascii: "9"):
+        alphanumerics += 1
+      case UInt8(ascii: "-"):
+        continue
+      default:
+        return false
+      }
+    }
+    return alphanumerics > 0
+  }
+
+  /// RFC 3986 §2: the characters a URI may hold (unreserved, reserved and
+  /// `%` of a percent-encoding). Not allowed, so refused in a URI shown to
+  /// the owner: space, `"`, `<`, `>`, `\`, `^`, a backtick, `{`, `|`, `}`.
+  public static func isURICharacter(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+      UInt8(ascii: "0")...UInt8(ascii: "9"):
+      return true
+    default:
+      return Array("-._~:/?#[]@!$&'()*+,;=%".utf8).contains(byte)
+    }
+  }
 }

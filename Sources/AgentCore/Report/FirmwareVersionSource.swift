@@ -6,9 +6,10 @@ public enum FirmwareVersionSource: Equatable {
   case osRelease(path: String)
   /// `KEY=value` lines in a vendor file.
   case keyValue(path: String, key: String)
-  /// A U-Boot environment image: CRC-32 (little-endian) over the data, then
-  /// NUL-terminated `key=value` strings, ending in an empty string.
-  case ubootEnvironment(path: String, key: String)
+  /// A U-Boot environment (`UBootEnvironment`): a file or device (e.g.
+  /// /dev/mtd2) holding one copy, or two for the redundant layout. With
+  /// `layout` nil the whole file is one single-layout copy (a saved image).
+  case ubootEnvironment(path: String, key: String, layout: UBootEnvironment? = nil)
 
   public static let maximumFileBytes = 64 * 1024
 
@@ -29,7 +30,9 @@ public enum FirmwareVersionSource: Equatable {
   }
 
   /// Parses the config form: `os-release:/etc/os-release`,
-  /// `keyvalue:/path:KEY`, `uboot-env:/path:KEY`.
+  /// `keyvalue:/path:KEY`, `uboot-env:/path:KEY[:SIZE[:OFFSET2]]` (SIZE the
+  /// environment size, as in fw_env.config; OFFSET2 where the redundant
+  /// copy starts; both decimal or 0x hex).
   public static func parse(_ text: String) -> FirmwareVersionSource? {
     let parts = text.utf8.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
       .map { String(decoding: $0, as: UTF8.self) }
@@ -41,6 +44,11 @@ public enum FirmwareVersionSource: Equatable {
       return .keyValue(path: parts[1], key: parts[2])
     case ("uboot-env", 3) where absolute(parts[1]) && ConfigFile.isValidKey(lowercasedKey(parts[2])):
       return .ubootEnvironment(path: parts[1], key: parts[2])
+    case ("uboot-env", 4), ("uboot-env", 5):
+      guard absolute(parts[1]), ConfigFile.isValidKey(lowercasedKey(parts[2])),
+        let layout = UBootEnvironment.parse(size: parts[3], secondOffset: parts.count == 5 ? parts[4] : nil)
+      else { return nil }
+      return .ubootEnvironment(path: parts[1], key: parts[2], layout: layout)
     default:
       return nil
     }
@@ -54,18 +62,26 @@ public enum FirmwareVersionSource: Equatable {
     switch self {
     case .osRelease(let path): return "os-release:\(path)"
     case .keyValue(let path, let key): return "keyvalue:\(path):\(key)"
-    case .ubootEnvironment(let path, let key): return "uboot-env:\(path):\(key)"
+    case .ubootEnvironment(let path, let key, nil): return "uboot-env:\(path):\(key)"
+    case .ubootEnvironment(let path, let key, let layout?):
+      return "uboot-env:\(path):\(key):\(layout.configText)"
     }
   }
 
   public func load() throws(Failure) -> FirmwareVersion {
     let path: String
     switch self {
-    case .osRelease(let p), .keyValue(let p, _), .ubootEnvironment(let p, _): path = p
+    case .osRelease(let p), .keyValue(let p, _), .ubootEnvironment(let p, _, _): path = p
     }
     let bytes: [UInt8]
     do {
-      bytes = try FileIO.read(path, maxBytes: Self.maximumFileBytes)
+      if case .ubootEnvironment(_, _, let layout?) = self {
+        // A partition is usually larger than its environment: read what
+        // the layout spans, no more.
+        bytes = try FileIO.readPrefix(path, count: layout.span)
+      } else {
+        bytes = try FileIO.read(path, maxBytes: Self.maximumFileBytes)
+      }
     } catch {
       throw .unreadable(error.description)
     }
@@ -79,8 +95,8 @@ public enum FirmwareVersionSource: Equatable {
     case .keyValue(_, let key):
       guard let value = Self.lineValue(bytes, key: key) else { throw .keyMissing(path: path, key: key) }
       raw = value
-    case .ubootEnvironment(_, let key):
-      raw = try Self.ubootValue(bytes, key: key, path: path)
+    case .ubootEnvironment(_, let key, let layout):
+      raw = try Self.ubootValue(bytes, key: key, path: path, layout: layout)
     }
     guard let text = String(validating: raw, as: UTF8.self) else {
       throw .invalid(.character(position: 0))
@@ -112,20 +128,25 @@ public enum FirmwareVersionSource: Equatable {
     return Array(value[1..<value.count - 1])
   }
 
-  static func ubootValue(_ image: [UInt8], key: String, path: String) throws(Failure) -> [UInt8] {
-    guard image.count > 4 else {
-      throw .malformed(path: path, reason: "shorter than a U-Boot environment header")
+  static func ubootValue(_ image: [UInt8], key: String, path: String, layout: UBootEnvironment?)
+    throws(Failure)
+    -> [UInt8]
+  {
+    guard let environment = layout ?? UBootEnvironment(size: image.count, layout: .single) else {
+      throw .malformed(path: path, reason: "shorter than a U-Boot environment")
     }
-    let stored = UInt32(image[0]) | UInt32(image[1]) << 8 | UInt32(image[2]) << 16 | UInt32(image[3]) << 24
-    let data = Array(image[4...])
-    guard CRC32.checksum(data) == stored else {
-      throw .malformed(path: path, reason: "environment CRC mismatch")
+    let data: ArraySlice<UInt8>
+    do throws(UBootEnvironment.Failure) {
+      data = try environment.data(image)
+    } catch {
+      switch error {
+      case .short(let have, let need):
+        throw .malformed(path: path, reason: "\(have) bytes, the environment layout needs \(need)")
+      case .badCRC: throw .malformed(path: path, reason: "environment CRC mismatch")
+      case .noValidCopy: throw .malformed(path: path, reason: "environment CRC mismatch in both copies")
+      }
     }
-    let prefix = Array(key.utf8) + [UInt8(ascii: "=")]
-    for entry in data.split(separator: 0, omittingEmptySubsequences: false) {
-      if entry.isEmpty { break }
-      if entry.starts(with: prefix) { return Array(entry.dropFirst(prefix.count)) }
-    }
-    throw .keyMissing(path: path, key: key)
+    guard let value = UBootEnvironment.value(data, key: key) else { throw .keyMissing(path: path, key: key) }
+    return value
   }
 }

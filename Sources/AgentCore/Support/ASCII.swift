@@ -35,6 +35,10 @@ public enum ASCII {
     return String(decoding: bytes[start..<end], as: UTF8.self)
   }
 
+  static func isAlphanumeric(_ byte: UInt8) -> Bool {
+    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+  }
+
   static func isBlank(_ byte: UInt8) -> Bool {
     byte == 0x20 || byte == 0x09 || byte == 0x0d || byte == 0x0a
   }

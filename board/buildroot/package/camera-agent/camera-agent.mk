@@ -14,6 +14,20 @@ CAMERA_AGENT_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = \
 	--exclude .build --exclude '.build-*' --exclude out --exclude .sysroots \
 	--exclude .cache --exclude '.venv*'
 CAMERA_AGENT_DEPENDENCIES = libcurl openssl
+CAMERA_AGENT_LICENSE = Apache-2.0
+CAMERA_AGENT_LICENSE_FILES = LICENSE
+
+# The service user (the board's SERVICE_USER), and the pairing UI's group
+# (STATE_GROUP), the only readers of the state file: a group only.
+define CAMERA_AGENT_USERS
+	camera-agent -1 camera-agent -1 * - - - camera-agent daemon
+	- -1 camera-pairing -1 * - - - camera-agent state file readers (pairing UI)
+endef
+
+# The file backend's default vault folder belongs to the service user.
+define CAMERA_AGENT_PERMISSIONS
+	/var/lib/camera-agent d 700 camera-agent camera-agent - - - - -
+endef
 
 CAMERA_AGENT_BOARD = $(call qstrip,$(BR2_PACKAGE_CAMERA_AGENT_BOARD))
 CAMERA_AGENT_BOARD_DIR = $(CAMERA_AGENT_SITE)/board/$(CAMERA_AGENT_BOARD)
@@ -50,6 +64,24 @@ ifneq ($(CAMERA_AGENT_SWIFT_BIN),)
 CAMERA_AGENT_BUILD_ENV += PATH=$(CAMERA_AGENT_SWIFT_BIN):$(BR_PATH)
 endif
 
+# The toolchain's flags that matter to the C the Swift build compiles and
+# imports (the shims and the glibc headers): its -D defines (_FILE_OFFSET_BITS,
+# _TIME_BITS, _FORTIFY_SOURCE, ...) and stack protection, passed with -Xcc
+# to every C and Swift compile through cross/build.sh's SWIFT_BUILD_FLAGS.
+# 64-bit files and times are required whatever the toolchain says: the agent
+# keeps times past 2038 on armv7. RELRO/BIND_NOW reach the linker the same way.
+CAMERA_AGENT_CFLAGS = \
+	$(sort -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 $(filter -D%,$(TARGET_CFLAGS))) \
+	$(filter -fstack-protector% -fstack-clash-protection,$(TARGET_CFLAGS))
+CAMERA_AGENT_LDFLAGS = -z noexecstack
+ifeq ($(BR2_RELRO_PARTIAL),y)
+CAMERA_AGENT_LDFLAGS += -z relro
+else ifeq ($(BR2_RELRO_FULL),y)
+CAMERA_AGENT_LDFLAGS += -z relro -z now
+endif
+CAMERA_AGENT_BUILD_ENV += \
+	SWIFT_BUILD_FLAGS="$(foreach f,$(CAMERA_AGENT_CFLAGS),-Xcc $(f)) $(foreach f,$(CAMERA_AGENT_LDFLAGS),-Xlinker $(f))"
+
 define CAMERA_AGENT_CHECK_TLS_BACKEND
 	$(if $(BR2_PACKAGE_LIBCURL_OPENSSL),,\
 		$(error camera-agent needs libcurl built with OpenSSL: set BR2_PACKAGE_LIBCURL_OPENSSL))
@@ -67,6 +99,8 @@ define CAMERA_AGENT_INSTALL_TARGET_CMDS
 	$(if $(CAMERA_AGENT_DEFAULTS),$(INSTALL) -D -m 0644 $(CAMERA_AGENT_DEFAULTS) \
 		$(TARGET_DIR)/etc/default/camera-agent)
 	$(INSTALL) -d -m 0700 $(TARGET_DIR)/var/lib/camera-agent
+	$(INSTALL) -D -m 0644 $(@D)/board/common/camera-agent.8 \
+		$(TARGET_DIR)/usr/share/man/man8/camera-agent.8
 endef
 
 define CAMERA_AGENT_INSTALL_INIT_SYSV
@@ -78,6 +112,8 @@ define CAMERA_AGENT_INSTALL_INIT_SYSTEMD
 	$(if $(CAMERA_AGENT_SYSTEMD_UNIT),,$(error camera-agent: no camera-agent.service in board/$(CAMERA_AGENT_BOARD)/ or board/common/))
 	$(INSTALL) -D -m 0644 $(CAMERA_AGENT_SYSTEMD_UNIT) \
 		$(TARGET_DIR)/usr/lib/systemd/system/camera-agent.service
+	$(INSTALL) -D -m 0644 $(@D)/board/common/camera-agent.tmpfiles.conf \
+		$(TARGET_DIR)/usr/lib/tmpfiles.d/camera-agent.conf
 endef
 
 $(eval $(generic-package))

@@ -1,0 +1,1 @@
+from checkpackagelib.tool import Flake8                # noqa: F401
