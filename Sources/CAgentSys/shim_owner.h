@@ -22,10 +22,8 @@ static inline int ca_lookup_user(const char *name, uid_t *uid, gid_t *gid) {
 
 static inline uid_t ca_geteuid(void) { return geteuid(); }
 
-/// Opens directory `path` without following a symlink at its last component.
-static inline int ca_open_directory_nofollow(const char *path) {
-  return open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-}
+// ca_open_directory_nofollow (a directory opened without following a
+// symlink at its last component) is shim_storage.h's.
 
 /// Gives the directory open as `fd` to uid:gid (mode unchanged). 0 or -1.
 static inline int ca_fchown_fd(int fd, uid_t uid, gid_t gid) { return fchown(fd, uid, gid); }

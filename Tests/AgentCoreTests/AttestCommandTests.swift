@@ -161,6 +161,7 @@ import Testing
       #expect(AttestAudience.refusal(host + ":443", deviceID: id, issuer: host) != nil)
       #expect(AttestAudience.refusal(host + "/oauth/token", deviceID: id, issuer: host) != nil)
     }
+  }
 
   /// `status --json` (schema 1, the factory station's input) and the
   /// `key=value` form carry the same fields, in the vault's words.

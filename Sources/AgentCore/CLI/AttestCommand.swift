@@ -34,7 +34,7 @@ struct AttestCommand: VaultCommand {
       return ExitCode.dataError
     }
     let clock = ClockCorrection(clock: SystemWallClock())
-    if clock.localClockIsUnset {
+    if !clock.systemClockIsSynced {
       Console.err(
         "camera-agent: attest: the board's clock reads before this firmware was built; set the clock first (the assertion's iat is the board's time)"
       )

@@ -167,8 +167,8 @@ public struct SessionDriver<
     return .identityOnly
   }
 
-  private mutating func commit(_ contents: VaultContents) -> Bool {
-    var updated = contents
+  private mutating func commit(_ proposed: VaultContents) -> Bool {
+    var updated = proposed
     host.prepareCommit(&updated)
     // Issue 11: the time floor rides along with commits that happen anyway.
     updated.timeFloor = clock.floor.valueToStore()
