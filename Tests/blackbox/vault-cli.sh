@@ -34,6 +34,8 @@ config short "$work/vault" "file:$work/huk-short"
 printf 'vault_path = %s\n' "$work/vault" >"$work/nokey.conf"
 
 fingerprint() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum) }
+# newest_file DIR: the name of the most recently modified slot file in DIR.
+newest_file() { find "$1" -maxdepth 1 -name 'slot*.rec' -printf '%T@ %f\n' | sort -n | tail -n 1 | cut -d' ' -f2; }
 value() { sed -n "s/^$1=//p" "$work/out"; }
 
 run --config "$work/a.conf" status
@@ -74,13 +76,13 @@ check "after re-key: one slot file left (the old identity's erased)" \
   test "$(find "$work/vault" -name 'slot*.rec' | wc -l)" = 1
 cp -a "$work/vault" "$work/vault-destroyed"
 config destroyed "$work/vault-destroyed" "file:$work/huk-a"
-rm -f "$work/vault-destroyed/$(cd "$work/vault-destroyed" && ls -t slot*.rec | head -n 1)"
+rm -f "$work/vault-destroyed/$(newest_file "$work/vault-destroyed")"
 run --config "$work/destroyed.conf" status
 check "after re-key, newest slot deleted: the old identity does not come back" \
   sh -c "[ $status = 0 ] && grep -qx state=unprovisioned '$work/out' && ! grep -q '$thumb1' '$work/out'"
 
 # Item 7: an odd thing at the other slot's name is reported and skipped.
-newest_slot=$(cd "$work/vault" && ls -t slot*.rec | head -n 1)
+newest_slot=$(newest_file "$work/vault")
 odd_slot=slot0.rec
 [ "$newest_slot" != slot0.rec ] || odd_slot=slot1.rec
 for odd in symlink directory fifo; do
@@ -129,8 +131,7 @@ check "malformed device id is a usage error" test "$status" = 64
 cp -a "$work/vault-g1" "$work/vault-trunc"
 cp -a "$work/vault"/slot*.rec "$work/vault-trunc/"
 config trunc "$work/vault-trunc" "file:$work/huk-a"
-# shellcheck disable=SC2012 # slot file names are slotN.rec: plain ASCII.
-newest=$(ls -t "$work/vault-trunc"/* | head -n 1)
+newest=$work/vault-trunc/$(newest_file "$work/vault-trunc")
 truncate -s 40 "$newest"
 before=$(fingerprint "$work/vault-trunc")
 run --config "$work/trunc.conf" status
