@@ -78,7 +78,10 @@ struct Checker {
       let hour = requestTimes.count - (requestTimes.firstIndex { $0 > record.at - 3_600_000 } ?? requestTimes.count)
       if hour > SwarmRun.requestsPerHour { return violation("request budget", "\(hour) requests in an hour") }
       let second = requestTimes.reversed().prefix { $0 > record.at - 1_000 }.count
-      if second > SwarmRun.requestsPerSecond { return violation("request budget", "\(second) requests in a second") }
+      if second > SwarmRun.requestsPerSecond {
+        let recent = records.suffix(second).map { "\($0.endpoint) \($0.status) \($0.error ?? "") @\($0.at % 100_000)" }
+        return violation("request budget", "\(second) requests in a second: \(recent.joined(separator: "; "))")
+      }
       if requestTimes.count > 4 * SwarmRun.requestsPerHour { requestTimes.removeFirst(SwarmRun.requestsPerHour) }
     }
     // Commits.
