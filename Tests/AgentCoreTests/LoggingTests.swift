@@ -28,7 +28,7 @@ import Testing
   @Test func leavesOrdinaryLinesAlone() {
     for line in [
       "state activation_pending -> active",
-      "waiting for the owner to approve code WDJB-MJHT at https://127.0.0.1:4443/device",
+      "waiting for the owner to approve the pairing code (valid 600 s)",
       "GET https://cloud.example/.well-known/oauth-authorization-server",
       "POST /v1/devices/cam-hs-0001/report",
       "token poll: HTTP 503 (temporarily_unavailable)",

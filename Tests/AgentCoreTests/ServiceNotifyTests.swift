@@ -25,6 +25,7 @@ import Testing
       vault_path = \(directory.path)/vault
       key_source = file:\(huk)
       state_file = \(directory.path)/run/state
+      startup_delay_ms = 0
       syslog_socket = \(syslog)
       """.write(to: config, atomically: true, encoding: .utf8)
       _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
@@ -61,16 +62,17 @@ import Testing
     return got
   }
 
-  /// READY=1 once the vault is loaded, STATUS= with the state file's word,
-  /// STOPPING=1 at SIGTERM; the syslog copy still goes out (no journal).
+  /// READY=1 once the vault is open and the session core started (with no
+  /// start-up delay, `unprovisioned` is published first), STATUS= with the
+  /// state file's word at each change, STATUS=stopped and STOPPING=1 at SIGTERM; the
+  /// syslog copy still goes out (no journal).
   @Test func readyStatusAndStoppingThroughTheNotifySocket() throws {
     let notify = try SyslogTests.Listener()
     let syslog = try SyslogTests.Listener()
     let daemon = try Daemon(environment: ["NOTIFY_SOCKET": notify.path], syslog: syslog.path)
-    let before = Self.collect(notify, until: "READY=1")
-    #expect(before == ["STATUS=unprovisioned", "READY=1"])
+    #expect(Self.collect(notify, until: "READY=1") == ["STATUS=unprovisioned", "READY=1"])
     #expect(daemon.stop() == 0)
-    #expect(Self.collect(notify, until: "STOPPING=1") == ["STOPPING=1"])
+    #expect(Self.collect(notify, until: "STOPPING=1") == ["STATUS=stopped", "STOPPING=1"])
     var datagrams: [String] = []
     while let datagram = syslog.receive() { datagrams.append(datagram) }
     #expect(datagrams.contains { $0.hasSuffix("]: state starting -> unprovisioned") }, "\(datagrams)")

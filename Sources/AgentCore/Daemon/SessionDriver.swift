@@ -172,11 +172,17 @@ public struct SessionDriver<
     host.prepareCommit(&updated)
     // Issue 11: the time floor rides along with commits that happen anyway.
     updated.timeFloor = clock.floor.valueToStore()
+    let outcome: VaultCommitOutcome
     do throws(VaultError) {
-      try vault.commit(updated, random: &random)
+      outcome = try vault.commit(updated, random: &random)
     } catch {
       fatal = "vault commit failed: \(error.description)"
       return false
+    }
+    if case .committedDestroyPending(let why) = outcome {
+      // Committed; the older record with the destroyed secrets is still on
+      // the medium until the vault's next write retries its erase.
+      host.log(.warning, "vault: the older record could not be erased yet: \(why)")
     }
     contents = updated
     host.committed(updated)

@@ -37,7 +37,7 @@ public final class SwarmServer {
   }
 
   public enum Endpoint: Equatable {
-    case metadata, deviceAuthorization, tokenPoll, refresh, report, revocation, other
+    case metadata, resourceMetadata, deviceAuthorization, tokenPoll, refresh, report, revocation, other
   }
 
   public let clock: SimClock
@@ -131,7 +131,7 @@ public final class SwarmServer {
       codes = ["slow_down", "invalid_client", "unauthorized_client", "invalid_request", "server_error", "made_up_code"]
     case .report:
       codes = ["invalid_token", "invalid_token", "use_dpop_nonce", "insufficient_scope", "invalid_dpop_proof"]
-    case .metadata, .revocation, .other:
+    case .metadata, .resourceMetadata, .revocation, .other:
       codes = ["invalid_request", "server_error"]
     }
     let code = codes[Int(random.upTo(Int64(codes.count - 1)))]
@@ -184,6 +184,19 @@ public final class SwarmServer {
       return HTTPResponse(
         status: 200, headers: headers,
         body: Array("{\"access_token\":\"at\(random.upTo(1 << 50))\",\"token_type\":\"DPoP\"\(expires)\(refresh)}".utf8))
+    case .resourceMetadata:
+      // RFC 9728: published by some APIs, absent (404) at others.
+      if chance(50) {
+        record.status = 404
+        return HTTPResponse(status: 404, headers: headers, body: Array(#"{"error":"not_found"}"#.utf8))
+      }
+      return HTTPResponse(
+        status: 200, headers: headers,
+        body: Array(
+          """
+          {"resource":"\(issuer)","authorization_servers":["\(issuer)"],\
+          "dpop_bound_access_tokens_required":true,"dpop_signing_alg_values_supported":["ES256"]}
+          """.utf8))
     case .report:
       record.status = chance(50) ? 204 : 200
       return HTTPResponse(status: record.status, headers: headers, body: [])
@@ -225,6 +238,7 @@ public final class SwarmServer {
   static func endpoint(of request: HTTPRequest) -> Endpoint {
     let url = request.url
     if url.hasSuffix("/.well-known/oauth-authorization-server") { return .metadata }
+    if url.hasSuffix("/.well-known/oauth-protected-resource") { return .resourceMetadata }
     if url.hasSuffix("/oauth/device_authorization") { return .deviceAuthorization }
     if url.hasSuffix("/oauth/revoke") { return .revocation }
     if url.hasSuffix("/oauth/token") {
