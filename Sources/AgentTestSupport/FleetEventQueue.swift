@@ -45,7 +45,10 @@ struct FleetEventQueue {
     while heap.isEmpty {
       second += 1
       guard second < buckets.count else { return nil }
-      swap(&heap, &buckets[second])
+      // The bucket's storage becomes the heap; the spent heap's storage is
+      // freed (kept in the bucket, a run would hold one buffer a second).
+      heap = buckets[second]
+      buckets[second] = []
       heapify()
     }
     let top = heapPop()
