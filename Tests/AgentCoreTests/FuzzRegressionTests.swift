@@ -104,6 +104,15 @@ import Testing
       "the fuzzer's minimized input: the NUL becomes '?', a value")
   }
 
+  /// Found by the campaign: a value that ended at a percent-escaped quote
+  /// left the token-shaped run after it unjudged.
+  @Test func runAfterAMaskedValueIsJudged() throws {
+    let kept = try #require(Self.inputs("log-mask").first { $0.name == "run-after-masked-value" })
+    let line = LogSafeText.line(String(decoding: kept.bytes, as: UTF8.self))
+    #expect(!line.contains("22ywwwwwwwwassertion"), "\(line)")
+    #expect(LogMask.apply("code=abc%22Zq7xW2pL9kZq7xW2pL9k next") == "code=[masked][masked] next")
+  }
+
   @Test func lineLimitIncludesTheEllipsis() throws {
     let text = String(
       decoding: try #require(Self.inputs("log-mask").first { $0.name == "line-limit" }).bytes, as: UTF8.self)

@@ -91,15 +91,19 @@ public enum LogMask {
     var out: [UInt8] = []
     out.reserveCapacity(bytes.count)
     var index = 0
+    // Where a masked value ended: a run may start there even though the byte
+    // before it (inside the value) was a run byte, e.g. after `%22`.
+    var afterValue = -1
     while index < bytes.count {
       if let valueStart = credentialValueStart(bytes, at: index) {
         out.append(contentsOf: bytes[index..<valueStart])
         let end = valueEnd(bytes, from: valueStart)
         if end > valueStart { out.append(contentsOf: replacement) }
         index = end
+        afterValue = end
         continue
       }
-      if isRunStart(bytes, at: index) {
+      if (index == afterValue && runWidth(bytes, at: index) > 0) || isRunStart(bytes, at: index) {
         let end = runEnd(bytes, from: index, overSlashes: false)
         let slashed =
           index > 0 && bytes[index - 1] == UInt8(ascii: "/")
