@@ -334,8 +334,9 @@ def main(argv=None) -> int:
             frozen = [r for r in rows if "saved=yes" in r]
             checks.check("every cut of a running agent froze it and saved the NAND (no 'saved=no')",
                          not any("saved=no" in r or "unreachable" in r for r in rows), "")
-            log(f"power-cut: {len(frozen)} of {args.cuts} cuts froze a running agent and saved the NAND; "
-                "the rest came before the agent had started in that boot (QEMU killed at once)")
+            log(f"power-cut: {len(frozen)} of {args.cuts} cuts froze a running agent and saved the NAND"
+                + (f"; {args.cuts - len(frozen)} came before the agent had started in that boot (QEMU killed at once)"
+                   if len(frozen) < args.cuts else ""))
         refreshes = cloud.count("/oauth/token", status=200) - 1
         log(f"power-cut: figures: {args.cuts} cuts ({targeted_hits} right after a refresh answer); refresh-token rotations at the cloud {live.get('rotations')} "
             f"(grace uses {live.get('grace_uses')}: cuts between the cloud issuing a token and the vault "
