@@ -38,7 +38,9 @@ while let flag = arguments.popFirst() {
     print(usage)
     exit(0)
   case "--seeds":
-    guard let value = arguments.popFirst().flatMap({ UInt64($0) }), value > 0 else { fail("--seeds needs a count") }
+    guard let value = arguments.popFirst().flatMap({ UInt64($0) }), value > 0 else {
+      fail("--seeds needs a count")
+    }
     count = value
   case "--first":
     guard let value = arguments.popFirst().flatMap({ UInt64($0) }) else { fail("--first needs a seed") }
@@ -85,7 +87,9 @@ for seed in first..<(first + count) {
   }
   let done = seed - first + 1
   if !quiet, done % 1_000 == 0 || done == count {
-    print("swarm-sim: \(done)/\(count) seeds, \(totals.requests) requests, \(totals.powerCuts) power cuts, \(Int(elapsed())) s")
+    print(
+      "swarm-sim: \(done)/\(count) seeds, \(totals.requests) requests, \(totals.powerCuts) power cuts, \(Int(elapsed())) s"
+    )
   }
 }
 let hours = Double(totals.simulatedMs) / 3_600_000

@@ -15,7 +15,8 @@ import Testing
   }
 
   static let grant = DeviceCodeGrant(
-    userCode: "WDJB-MJHT", verificationURI: "https://cloud.test/device", expiresInMs: 600_000, intervalMs: 5_000)
+    userCode: "WDJB-MJHT", verificationURI: "https://cloud.test/device", expiresInMs: 600_000,
+    intervalMs: 5_000)
 
   /// A core and its clock, fed like the driver feeds it.
   struct Device {
@@ -108,10 +109,11 @@ import Testing
 
   /// Refresh at the later of half the lifetime and expiry minus the margin,
   /// never sooner than the floor.
-  @Test(arguments: [
-    (1_000, 60_000), (20_000, 60_000), (30_000, 60_000), (45_000, 60_000), (61_000, 60_000),
-    (120_000, 90_000), (300_000, 270_000), (3_600_000, 3_570_000),
-  ] as [(Int64, Int64)])
+  @Test(
+    arguments: [
+      (1_000, 60_000), (20_000, 60_000), (30_000, 60_000), (45_000, 60_000), (61_000, 60_000),
+      (120_000, 90_000), (300_000, 270_000), (3_600_000, 3_570_000),
+    ] as [(Int64, Int64)])
   func refreshSchedule(lifetime: Int64, expectedIn: Int64) {
     var device = Device.active(lifetime: lifetime)
     guard case .active(let schedule) = device.core.phase else {
@@ -141,7 +143,8 @@ import Testing
       device.tickAtWake()
       if device.sent == .refresh {
         let effects = device.feed(.completed(.refresh, .tokens(lifetimeMs: 1_000)))
-        notes += effects.filter { if case .note(.lifetimeRaised) = $0 { return true } else { return false } }
+        notes +=
+          effects.filter { if case .note(.lifetimeRaised) = $0 { return true } else { return false } }
           .count
       } else if device.sent == .report {
         device.feed(.completed(.report, .accepted))
@@ -152,8 +155,10 @@ import Testing
 
   /// Only `invalid_grant` on refresh destroys the session.
   @Test(arguments: [
-    StepOutcome.clientRefused, .slowDown, .unavailable(.network), .unavailable(.server(status: 500, retryAfterMs: nil)),
-    .unavailable(.tooManyRequests(retryAfterMs: 5_000)), .tokenRejected, .denied, .expired, .pending, .accepted,
+    StepOutcome.clientRefused, .slowDown, .unavailable(.network),
+    .unavailable(.server(status: 500, retryAfterMs: nil)),
+    .unavailable(.tooManyRequests(retryAfterMs: 5_000)), .tokenRejected, .denied, .expired, .pending,
+    .accepted,
     .notAttempted, .issued(SessionCoreTests.grant),
   ])
   func onlyInvalidGrantDestroysTheSession(outcome: StepOutcome) {
@@ -327,7 +332,8 @@ import Testing
       while device.sent != .deviceAuthorization {
         device.tickAtWake()
         if device.sent == .tokenPoll { device.feed(.completed(.tokenPoll, .pending)) }
-        if device.sent == nil, device.core.published.userCode == nil, case .pairing(let pairing) = device.core.phase
+        if device.sent == nil, device.core.published.userCode == nil,
+          case .pairing(let pairing) = device.core.phase
         {
           waits.append(pairing.nextCodeAt - device.now)
           device.tickAtWake()

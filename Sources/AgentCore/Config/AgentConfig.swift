@@ -30,7 +30,7 @@ public struct AgentConfig: Equatable {
   /// The daemon's local state interface: replaced atomically on each transition.
   public var stateFile: String = "/run/camera-agent/state"
   /// Forced re-authentication starts at a random moment within this window.
-  public var reauthSpreadSeconds: Int = 600
+  public var reauthSpreadSeconds: Int = 3_600
   /// Storm control: first backoff ceiling and the largest backoff.
   public var backoffBaseMs: Int = 1_000
   public var backoffCapMs: Int = 300_000
@@ -57,7 +57,7 @@ public struct AgentConfig: Equatable {
   public var refreshFloorSeconds: Int = 60
   /// After an unapproved code lapses: the first wait before the next code,
   /// doubling with each one up to the cap.
-  public var pairingBackoffBaseSeconds: Int = 300
+  public var pairingBackoffBaseSeconds: Int = 1_800
   public var pairingBackoffCapSeconds: Int = 43_200
   /// A refused identity (`invalid_client`) is retried after this, doubling
   /// up to the cap.

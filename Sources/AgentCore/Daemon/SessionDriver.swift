@@ -275,7 +275,8 @@ public struct SessionDriver<
       let now = now()
       updated.accessToken = tokens.accessToken
       updated.refreshToken = tokens.refreshToken
-      updated.accessTokenExpiry = (now + (tokens.expiresIn ?? settings.defaultLifetimeMs / 1_000) * 1_000) / 1_000
+      updated.accessTokenExpiry =
+        (now + (tokens.expiresIn ?? settings.defaultLifetimeMs / 1_000) * 1_000) / 1_000
       updated.lastActivation = now / 1_000
       guard commit(updated) else { return .unavailable(.network) }
       deviceCode = nil
@@ -308,7 +309,8 @@ public struct SessionDriver<
   private mutating func sendReport() -> StepOutcome {
     guard let contents, let token = contents.accessToken else { return .tokenRejected }
     guard let body = host.reportBody(contents) else { return .notAttempted }
-    switch call("report", { client throws(CloudError) in try client.report(accessToken: token, body: body) }) {
+    switch call("report", { client throws(CloudError) in try client.report(accessToken: token, body: body) })
+    {
     case .success(.accepted):
       reportsAccepted += 1
       return .accepted
@@ -330,9 +332,12 @@ public struct SessionDriver<
     case .waitingForOwner(let ms):
       // The code itself is in the state file and the hook, never in the log
       // (syslog is often forwarded off the device).
-      host.log(.info, "waiting for the owner to approve the pairing code (valid \(DurationText.seconds(ms)) s)")
+      host.log(
+        .info, "waiting for the owner to approve the pairing code (valid \(DurationText.seconds(ms)) s)")
     case .slowedDown(let interval):
-      host.log(.notice, "the cloud asked to slow down (slow_down): polling every \(DurationText.seconds(interval)) s")
+      host.log(
+        .notice, "the cloud asked to slow down (slow_down): polling every \(DurationText.seconds(interval)) s"
+      )
     case .codeLapsed(let denied, let next):
       host.log(
         .info,
@@ -345,12 +350,19 @@ public struct SessionDriver<
         "the cloud's token lifetime (\(DurationText.seconds(from)) s) is below \(DurationText.seconds(to)) s: refreshing no more than the floor allows"
       )
     case .nextRefreshIn(let ms): host.log(.debug, "next refresh in \(DurationText.seconds(ms)) s")
-    case .retryIn(let step, let ms): host.log(.info, "\(Self.stepName(step)): retrying in \(DurationText.seconds(ms)) s")
-    case .sessionEnded(let ms): host.log(.notice, "the cloud ended the session; re-authenticating in \(DurationText.seconds(ms)) s")
+    case .retryIn(let step, let ms):
+      host.log(.info, "\(Self.stepName(step)): retrying in \(DurationText.seconds(ms)) s")
+    case .sessionEnded(let ms):
+      host.log(.notice, "the cloud ended the session; re-authenticating in \(DurationText.seconds(ms)) s")
     case .identityRefused(let ms):
-      host.log(.error, "the cloud refused this device's identity; keeping the session, next try in \(DurationText.seconds(ms)) s (SIGHUP to try now)")
+      host.log(
+        .error,
+        "the cloud refused this device's identity; keeping the session, next try in \(DurationText.seconds(ms)) s (SIGHUP to try now)"
+      )
     case .reportAccepted(let next):
-      if let next { host.log(.info, "report accepted; next report in \(DurationText.seconds(next)) s") } else {
+      if let next {
+        host.log(.info, "report accepted; next report in \(DurationText.seconds(next)) s")
+      } else {
         host.log(.info, "report accepted")
       }
     case .reportRefused(let refreshing, let ms):
@@ -359,9 +371,11 @@ public struct SessionDriver<
         refreshing
           ? "report: access token refused; refreshing in \(DurationText.seconds(ms)) s"
           : "report: a fresh access token was refused too; report retry in \(DurationText.seconds(ms)) s")
-    case .reportWaitsForRefresh(let ms): host.log(.info, "report waits for the refresh in \(DurationText.seconds(ms)) s")
+    case .reportWaitsForRefresh(let ms):
+      host.log(.info, "report waits for the refresh in \(DurationText.seconds(ms)) s")
     case .triggerIgnored: host.log(.info, "trigger ignored in state \(core.published.name)")
-    case .unexpected(let step): host.log(.warning, "an outcome of \(Self.stepName(step)) arrived out of turn; ignored")
+    case .unexpected(let step):
+      host.log(.warning, "an outcome of \(Self.stepName(step)) arrived out of turn; ignored")
     case .stopping: host.log(.info, "stopping")
     }
   }

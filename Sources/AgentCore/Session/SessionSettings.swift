@@ -30,7 +30,7 @@ public struct SessionSettings: Equatable, Sendable {
   public var maximumCodeLifetimeMs: Int64 = 1_800_000
   /// After a code lapses or is denied with nobody approving, the next code
   /// waits this long, doubling with each unattended code up to the cap...
-  public var unattendedBaseMs: Int64 = 300_000
+  public var unattendedBaseMs: Int64 = 1_800_000
   public var unattendedCapMs: Int64 = 43_200_000
   /// ...and an unattended device's codes are polled at most this slowly and
   /// listened to for this long, so an owner who never comes back costs the

@@ -59,7 +59,9 @@ struct Checker {
     case .booting, .starting, .unprovisioned, .pairing, .active, .reauthWait, .identityRefused:
       guard let wake else { return violation("a wake-up", "state \(driver.core.published.name) has none") }
       if wake <= now, !server.cutRequested {
-        return violation("progress", "wake-up \(wake - now) ms from now in \(driver.core.phase) report \(driver.core.report)")
+        return violation(
+          "progress", "wake-up \(wake - now) ms from now in \(driver.core.phase) report \(driver.core.report)"
+        )
       }
     }
     let offset = driver.now() - server.clock.time
@@ -75,14 +77,20 @@ struct Checker {
       if let failure = checkSpacing(record) { return failure }
       if let failure = checkQuiet(record) { return failure }
       requestTimes.append(record.at)
-      let hour = requestTimes.count - (requestTimes.firstIndex { $0 > record.at - 3_600_000 } ?? requestTimes.count)
+      let hour =
+        requestTimes.count - (requestTimes.firstIndex { $0 > record.at - 3_600_000 } ?? requestTimes.count)
       if hour > SwarmRun.requestsPerHour { return violation("request budget", "\(hour) requests in an hour") }
       let second = requestTimes.reversed().prefix { $0 > record.at - 1_000 }.count
       if second > SwarmRun.requestsPerSecond {
-        let recent = records.suffix(second).map { "\($0.endpoint) \($0.status) \($0.error ?? "") @\($0.at % 100_000)" }
-        return violation("request budget", "\(second) requests in a second: \(recent.joined(separator: "; "))")
+        let recent = records.suffix(second).map {
+          "\($0.endpoint) \($0.status) \($0.error ?? "") @\($0.at % 100_000)"
+        }
+        return violation(
+          "request budget", "\(second) requests in a second: \(recent.joined(separator: "; "))")
       }
-      if requestTimes.count > 4 * SwarmRun.requestsPerHour { requestTimes.removeFirst(SwarmRun.requestsPerHour) }
+      if requestTimes.count > 4 * SwarmRun.requestsPerHour {
+        requestTimes.removeFirst(SwarmRun.requestsPerHour)
+      }
     }
     // Commits.
     let commits = driver.host.commits
@@ -91,12 +99,15 @@ struct Checker {
       seenCommits += 1
       commitTimes.append(at)
       let hour = commitTimes.filter { $0 > at - 3_600_000 }.count
-      if hour > SwarmRun.commitsPerHour { return violation("commit budget", "\(hour) vault commits in an hour") }
+      if hour > SwarmRun.commitsPerHour {
+        return violation("commit budget", "\(hour) vault commits in an hour")
+      }
       let hasRefreshToken = contents.refreshToken != nil
       if hadRefreshToken == true, !hasRefreshToken, contents.dpopKey == nil {
         let lastRefresh = lastAnswer.last { $0.endpoint == .refresh }?.record
         if lastRefresh?.error != "invalid_grant" {
-          return violation("destroy only after invalid_grant", "last refresh answer: \(lastRefresh?.error ?? "none")")
+          return violation(
+            "destroy only after invalid_grant", "last refresh answer: \(lastRefresh?.error ?? "none")")
         }
       }
       hadRefreshToken = hasRefreshToken
@@ -110,7 +121,9 @@ struct Checker {
     defer {
       lastAnswer.removeAll { $0.endpoint == record.endpoint }
       lastAnswer.append((record.endpoint, record))
-      if record.endpoint == .deviceAuthorization, let interval = record.interval { lastDeviceInterval = interval }
+      if record.endpoint == .deviceAuthorization, let interval = record.interval {
+        lastDeviceInterval = interval
+      }
     }
     guard let previous = lastAnswer.last(where: { $0.endpoint == record.endpoint })?.record,
       previous.at > resetAt
@@ -128,12 +141,15 @@ struct Checker {
   /// in between).
   private mutating func checkQuiet(_ record: SwarmServer.Record) -> SwarmRun.Violation? {
     defer {
-      if record.status == 429 || record.status == 503, let seconds = record.retryAfterSeconds, seconds <= 900 {
+      if record.status == 429 || record.status == 503, let seconds = record.retryAfterSeconds, seconds <= 900
+      {
         let until = record.at + seconds * 1_000
         if quiet == nil || quiet!.1 < until { quiet = (record.at, until) }
       }
     }
     guard let (from, until) = quiet, from > resetAt, record.at < until else { return nil }
-    return violation("Retry-After honoured", "\(record.endpoint) \(until - record.at) ms before the Retry-After of \(from) ran out")
+    return violation(
+      "Retry-After honoured",
+      "\(record.endpoint) \(until - record.at) ms before the Retry-After of \(from) ran out")
   }
 }

@@ -96,7 +96,8 @@ public final class SwarmServer {
         headers.append(HTTPHeader("Retry-After", value))
         record.retryAfterSeconds = seconds
       }
-      return HTTPResponse(status: status, headers: headers, body: Array(#"{"error":"temporarily_unavailable"}"#.utf8))
+      return HTTPResponse(
+        status: status, headers: headers, body: Array(#"{"error":"temporarily_unavailable"}"#.utf8))
     }
     // Garbage in a 200.
     if chance(hostility / 10) {
@@ -118,19 +119,26 @@ public final class SwarmServer {
     switch endpoint {
     case .tokenPoll:
       codes = [
-        "authorization_pending", "authorization_pending", "authorization_pending", "slow_down", "access_denied",
+        "authorization_pending", "authorization_pending", "authorization_pending", "slow_down",
+        "access_denied",
         "expired_token", "invalid_client", "invalid_grant", "use_dpop_nonce", "invalid_dpop_proof",
         "invalid_request", "unauthorized_client", "server_error", "made_up_code",
       ]
     case .refresh:
       codes = [
-        "invalid_grant", "invalid_client", "slow_down", "use_dpop_nonce", "invalid_dpop_proof", "invalid_request",
+        "invalid_grant", "invalid_client", "slow_down", "use_dpop_nonce", "invalid_dpop_proof",
+        "invalid_request",
         "unauthorized_client", "temporarily_unavailable", "invalid_scope", "made_up_code",
       ]
     case .deviceAuthorization:
-      codes = ["slow_down", "invalid_client", "unauthorized_client", "invalid_request", "server_error", "made_up_code"]
+      codes = [
+        "slow_down", "invalid_client", "unauthorized_client", "invalid_request", "server_error",
+        "made_up_code",
+      ]
     case .report:
-      codes = ["invalid_token", "invalid_token", "use_dpop_nonce", "insufficient_scope", "invalid_dpop_proof"]
+      codes = [
+        "invalid_token", "invalid_token", "use_dpop_nonce", "insufficient_scope", "invalid_dpop_proof",
+      ]
     case .metadata, .resourceMetadata, .revocation, .other:
       codes = ["invalid_request", "server_error"]
     }
@@ -183,7 +191,9 @@ public final class SwarmServer {
       let refresh = chance(10) ? "" : ",\"refresh_token\":\"rt\(random.upTo(1 << 50))\""
       return HTTPResponse(
         status: 200, headers: headers,
-        body: Array("{\"access_token\":\"at\(random.upTo(1 << 50))\",\"token_type\":\"DPoP\"\(expires)\(refresh)}".utf8))
+        body: Array(
+          "{\"access_token\":\"at\(random.upTo(1 << 50))\",\"token_type\":\"DPoP\"\(expires)\(refresh)}".utf8)
+      )
     case .resourceMetadata:
       // RFC 9728: published by some APIs, absent (404) at others.
       if chance(50) {

@@ -16,7 +16,9 @@ public struct SwarmHost: SessionHost {
   public mutating func log(_ level: LogLevel, _ message: LogMessage) { logLines += 1 }
 
   public mutating func reportBody(_ contents: VaultContents) -> [UInt8]? {
-    Array(#"{"schema":1,"device_id":"cam-swarm","firmware_version":"1.0","last_activation":"2026-12-01T00:00Z","agent_version":"swarm"}"#.utf8)
+    Array(
+      #"{"schema":1,"device_id":"cam-swarm","firmware_version":"1.0","last_activation":"2026-12-01T00:00Z","agent_version":"swarm"}"#
+        .utf8)
   }
 
   public mutating func stopRequested() -> Bool { server.cutRequested }

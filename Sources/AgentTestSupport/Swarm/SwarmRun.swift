@@ -112,7 +112,8 @@ public struct SwarmRun {
     while clock.time < end {
       boot += 1
       var driver = Driver(
-        vault: Vault(store: store, hardwareKey: hardwareKey), settings: settings, host: SwarmHost(server: server),
+        vault: Vault(store: store, hardwareKey: hardwareKey), settings: settings,
+        host: SwarmHost(server: server),
         clock: ClockCorrection(clock: clock), random: SeededRandom(seed: seed &* 31 &+ UInt64(boot)),
         makeClient: { deviceID, identity, session, corrected in
           CloudClient(
@@ -134,11 +135,16 @@ public struct SwarmRun {
           at = min(at, clock.time + rng.upTo(3_600_000))
           clock.time = max(clock.time, at)
           checker.triggered(at: clock.time)
-          wake = poke == 0 ? driver.reload(settings: settings, makeClient: { deviceID, identity, session, corrected in
-            CloudClient(
-              transport: SwarmCloud(server: server), random: SeededRandom(seed: UInt64(boot)), clock: corrected,
-              issuer: SwarmServer.issuer, deviceID: deviceID, identityKey: identity, sessionKey: session)
-          }) : driver.feed(.trigger)
+          wake =
+            poke == 0
+            ? driver.reload(
+              settings: settings,
+              makeClient: { deviceID, identity, session, corrected in
+                CloudClient(
+                  transport: SwarmCloud(server: server), random: SeededRandom(seed: UInt64(boot)),
+                  clock: corrected,
+                  issuer: SwarmServer.issuer, deviceID: deviceID, identityKey: identity, sessionKey: session)
+              }) : driver.feed(.trigger)
           continue
         }
         clock.time = max(clock.time, at)
@@ -154,7 +160,8 @@ public struct SwarmRun {
       do throws(VaultError) {
         opened = try reopened.open()
       } catch {
-        return .failure(Violation(seed: seed, invariant: "vault opens", detail: error.description, mutation: mutation))
+        return .failure(
+          Violation(seed: seed, invariant: "vault opens", detail: error.description, mutation: mutation))
       }
       if let last = driver.host.commits.last?.contents {
         let same =
@@ -163,11 +170,15 @@ public struct SwarmRun {
           && opened?.dpopKey?.revealCopy() == last.dpopKey?.revealCopy()
         if !same {
           return .failure(
-            Violation(seed: seed, invariant: "vault holds the last commit", detail: "after a power cut", mutation: mutation))
+            Violation(
+              seed: seed, invariant: "vault holds the last commit", detail: "after a power cut",
+              mutation: mutation))
         }
       }
       if opened?.identityKey == nil {
-        return .failure(Violation(seed: seed, invariant: "identity kept", detail: "the identity key is gone", mutation: mutation))
+        return .failure(
+          Violation(
+            seed: seed, invariant: "identity kept", detail: "the identity key is gone", mutation: mutation))
       }
       if server.cutRequested {
         server.cutRequested = false
