@@ -67,11 +67,15 @@ summary() {
 round=0
 while [ "$(date +%s)" -lt "$deadline" ]; do
   round=$((round + 1))
+  pending=${#targets[@]}
   for t in "${targets[@]}"; do
     now=$(date +%s)
     left=$((deadline - now))
     [ "$left" -gt 5 ] || break
-    slice=$(( (deadline - start) / ${#targets[@]} ))
+    # What is left shared by the targets not yet run this round, so a slow
+    # start (the build) cannot leave the last targets without a turn.
+    slice=$(( left / pending ))
+    pending=$((pending - 1))
     [ "$slice" -le 600 ] || slice=600
     [ "$slice" -le "$left" ] || slice=$left
     [ "$slice" -ge 5 ] || slice=5
