@@ -23,7 +23,7 @@
 #   8b. the privacy canary test through `camera-agent run` (hosted and aarch64)
 #   9. the factory provisioning station (board/factory/factory-provision.py)
 #      driving hosted and aarch64 boards against the reference cloud
-#  10. the emulated camera (qemu-system-aarch64, Debian arm64 kernel,
+#  10. the emulated camera (qemu-system-aarch64, Debian arm64 kernel, RTC at 1970,
 #      busybox init, HUK from fw_cfg, ext4 data disk, network only to the
 #      cloud on loopback): provisioned over its serial console by the factory
 #      station, activation, reports, mass logout, re-activation, reboot; then
