@@ -47,7 +47,7 @@
 #  10. the emulated camera boards (board/qemu/, network only to the cloud on
 #      loopback, provisioned over the serial console by the factory station,
 #      activation, reports, mass logout, re-activation, reboot; then power
-#      cuts during token rotations): qemu-virt-aarch64 (Debian arm64 kernel,
+#      cuts during token rotations): qemu-virt-aarch64 (Debian arm64 kernel, RTC at 1970,
 #      HUK from fw_cfg, vault on an ext4 data disk; 20 cuts, SIGKILL of QEMU)
 #      and armv7-cortex-a7-camera (Debian armmp kernel, vault on raw NAND
 #      /dev/mtd4 in nandsim, OTP key at the board's sysfs path, the agent
