@@ -131,7 +131,10 @@ public struct Vault<Store: SlotStore> {
   ) throws(VaultError) -> VaultCommitOutcome {
     guard DeviceID.isValid(contents.deviceID) else { throw .malformedContents("device id") }
     let slot = current.map { 1 - $0.slot } ?? 0
-    let generation = (current?.generation ?? 0) + 1
+    // A generation read from flash may be 2^64 - 1: no successor, no trap.
+    guard let generation = VaultRecord.generation(after: current?.generation) else {
+      throw .store(.unusable("vault generation counter exhausted"))
+    }
     let key = try vaultKey(for: contents.deviceID)
     let nonce: [UInt8]
     let sealed: AESGCM.Sealed
