@@ -281,6 +281,9 @@ static inline int ca_unlinkat(int dir, const char *name, int directory) {
 
 /// An exclusive flock(2) on `fd`, retrying EINTR. `wait` 0 does not block:
 /// -1 with EWOULDBLOCK when another open file description holds it.
+/// Releases a flock(2) held through `fd`'s open file description.
+static inline int ca_flock_release(int fd) { return flock(fd, LOCK_UN); }
+
 static inline int ca_flock_exclusive(int fd, int wait) {
   int result;
   do {

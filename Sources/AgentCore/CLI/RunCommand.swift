@@ -20,6 +20,10 @@ struct RunCommand: VaultCommand {
       return ExitCode.config
     }
     if let refused = Self.checkSession(&vault, config: config) { return refused }
+    // An unprovisioned board's daemon waits for `provision` and SIGHUP: it
+    // must not refuse that provision, so it owns the vault only once it
+    // holds an identity (the driver takes it again then).
+    if (try? vault.open())??.identityKey == nil { vault.releaseOwnership() }
     let invocation = self.invocation
     var daemon = Daemon(
       vault: vault, config: config, onceActive: onceActive,

@@ -142,6 +142,14 @@ public struct SessionDriver<
       client = nil
       return .empty
     }
+    // The vault's one owner from here on (the board was unprovisioned at
+    // start, or this is a no-op: ownership is kept).
+    do throws(VaultError) {
+      try vault.takeOwnership()
+    } catch {
+      fatal = "vault: \(error.description)"
+      return nil
+    }
     do throws(CryptoError) {
       let identity = try P256PrivateKey.fromDER(identityDER)
       var session: P256PrivateKey? = nil

@@ -26,4 +26,11 @@ public protocol FlashDevice {
   /// Makes this process the device's only writer (SlotStore.takeOwnership),
   /// without waiting: `.busy` when another process holds it.
   mutating func takeOwnership() throws(StoreError)
+  /// Gives that up again (see SlotStore.releaseOwnership).
+  mutating func releaseOwnership()
+}
+
+extension FlashDevice {
+  /// Devices without a lock (simulators) have nothing to release.
+  public mutating func releaseOwnership() {}
 }

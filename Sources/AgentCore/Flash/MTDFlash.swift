@@ -148,6 +148,8 @@ public final class MTDFlash: FlashDevice {
     }
   }
 
+  public func releaseOwnership() { _ = ca_flock_release(fd) }
+
   private func checkWritable() throws(StoreError) {
     guard !isReadOnly else { throw .unusable("\(path) was opened read-only") }
   }

@@ -215,6 +215,11 @@ public struct FileSlotStore<FileSystem: FileSystemOps>: SlotStore {
     ownerLock = Descriptor(lock)
   }
 
+  public mutating func releaseOwnership() {
+    if let ownerLock { _ = ca_flock_release(ownerLock.fd) }
+    ownerLock = nil
+  }
+
   /// The opened directory, opening it on first use. With `creating`, a
   /// missing directory is made (0700); its mode is tightened to 0700 if looser.
   private mutating func openDirectory(creating: Bool) throws(StoreError) -> Int32 {

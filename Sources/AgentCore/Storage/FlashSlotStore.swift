@@ -91,6 +91,7 @@ public struct FlashSlotStore<Device: FlashDevice>: SlotStore {
   }
 
   public mutating func takeOwnership() throws(StoreError) { try device.takeOwnership() }
+  public mutating func releaseOwnership() { device.releaseOwnership() }
 
   private func slotStart(_ slot: Int) -> Int { offset + slot * slotSize }
 

@@ -27,6 +27,15 @@ public protocol SlotStore {
   /// `provision` for theirs. Never waits: throws `.busy` when another process
   /// holds it. Readers (`status`) need no ownership.
   mutating func takeOwnership() throws(StoreError)
+  /// Gives ownership up (every copy of the store loses it): the daemon of an
+  /// unprovisioned board, which waits for `provision` and SIGHUP, must not
+  /// refuse that `provision`.
+  mutating func releaseOwnership()
+}
+
+extension SlotStore {
+  /// Stores without an owner lock (in-memory doubles) have nothing to release.
+  public mutating func releaseOwnership() {}
 }
 
 /// What a slot holds.

@@ -49,6 +49,10 @@ public struct Vault<Store: SlotStore> {
     do { try store.takeOwnership() } catch { throw .store(error) }
   }
 
+  /// Gives ownership up: the daemon of an unprovisioned board, until SIGHUP
+  /// finds the identity `provision` made.
+  public mutating func releaseOwnership() { store.releaseOwnership() }
+
   /// Loads the newest good record: nil when the vault is empty. Throws
   /// `.noValidRecord` when records exist but none opens, and the store's
   /// error when no slot could be read at all. Reads only: safe beside the
