@@ -79,7 +79,7 @@ config destroyed "$work/vault-destroyed" "file:$work/huk-a"
 rm -f "$work/vault-destroyed/$(newest_file "$work/vault-destroyed")"
 run --config "$work/destroyed.conf" status
 check "after re-key, newest slot deleted: the old identity does not come back" \
-  sh -c "[ $status = 0 ] && grep -qx state=unprovisioned '$work/out' && ! grep -q '$thumb1' '$work/out'"
+  sh -c "[ $status = 0 ] && grep -qx vault=unprovisioned '$work/out' && ! grep -q '$thumb1' '$work/out'"
 
 # Item 7: an odd thing at the other slot's name is reported and skipped.
 newest_slot=$(newest_file "$work/vault")
@@ -211,7 +211,7 @@ for cmd in "wipe --local-only" "reauth" "provision --device-id cam-0001 --force"
 done
 check "refused commands changed nothing" test "$(fingerprint "$work/vault")" = "$before"
 run --config "$work/daemon.conf" status
-check "status works beside the daemon" sh -c "[ $status = 0 ] && grep -qx state=provisioned '$work/out'"
+check "status works beside the daemon" sh -c "[ $status = 0 ] && grep -qx vault=provisioned '$work/out'"
 kill -TERM "$daemon" 2>/dev/null || true
 wait "$daemon" || true
 run --config "$work/daemon.conf" reauth

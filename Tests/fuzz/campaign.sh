@@ -32,6 +32,7 @@ if [ ${#targets[@]} -eq 0 ]; then
   for f in "$here"/targets/*.swift; do targets+=("$(basename "$f" .swift)"); done
 fi
 "$here/build.sh" "${targets[@]}"
+# shellcheck source=Tests/fuzz/lib.sh
 . "$here/lib.sh"
 
 start=$(date +%s)

@@ -149,7 +149,7 @@ check "agent's directory: 2750, nobody:nogroup" grep -q '^drwxr-s--- [0-9]* nobo
 check "the supervisor's files are out of the agent's reach" grep -qx denied "$root/run/camera-agent/supervisor-files"
 check "KEY_FILE given to the agent's group, 0440" sh -c "[ \"\$(stat -c '%a %G' '$root/sys/huk')\" = '440 nogroup' ]"
 check "reload" sh "$script" reload
-check "the agent got SIGHUP" wait_for 30 grep -qx hup "$root/run/camera-agent/signals"
+check "the agent got SIGHUP" wait_for 90 grep -qx hup "$root/run/camera-agent/signals"
 status_out=$(sh "$script" status || true)
 check "status: running, and no planted file printed" sh -c "printf '%s\n' '$status_out' | grep -q 'running (pid' && ! printf '%s\n' '$status_out' | grep -q 'root secret'"
 check "restart" sh "$script" restart
