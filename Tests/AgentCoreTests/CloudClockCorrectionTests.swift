@@ -119,6 +119,9 @@ struct SteppedClock: WallClock {
       let stored: Int64? =
         random.next() % 3 == 0 ? nil : pick(Self.build - Self.year...Self.build + 30 * Self.year)
       var clock = Self.correction(wall: pick(span), stored: stored)
+      // Before a server time is learned, an unsynced clock runs on from the
+      // floor by the monotonic time since the correction was made.
+      let start = clock.clock.monotonicMilliseconds()
       let limit = clock.floor.seconds + clock.maximumAdvanceSeconds
       for _ in 0..<6 {
         let floorBefore = clock.floor.seconds
@@ -137,7 +140,10 @@ struct SteppedClock: WallClock {
         if syncedBefore {
           #expect(clock.nowMilliseconds() == clock.clock.milliseconds())
           #expect(clock.floor.seconds <= max(floorBefore, clock.clock.seconds()))
-        } else if clock.now() > floorBefore, !lowered {
+        } else if clock.nowMilliseconds() > floorBefore * 1_000
+          + (clock.clock.monotonicMilliseconds() - start) + 1_000,
+          !lowered
+        {
           #expect(validity != nil)
           #expect(clock.now() <= validity!.notAfter)
           #expect(clock.now() >= validity!.notBefore)

@@ -102,7 +102,7 @@ def main(argv=None) -> int:
                          == ["660", "0", "100", "440", "0", "100"])
             checks.check("mdev -s kept /dev/null, /dev/zero and /dev/urandom 0666 (usable by the unprivileged agent)",
                          board.sh("stat -c %a /dev/null /dev/zero /dev/urandom")[1].split() == ["666"] * 3)
-        wait_for("the agent to report 'not provisioned'", lambda: "not provisioned" in board.log_text(), 30)
+        wait_for("the agent to report 'not provisioned'", lambda: "not provisioned" in board.log_text(), 120)
         checks.check("unprovisioned agent waits: state=unprovisioned",
                      board.agent_state().get("state") == "unprovisioned")
         checks.check("the guest reaches nothing but the cloud (restrict=on)",

@@ -41,6 +41,9 @@ public struct ClockCorrection<Clock: WallClock> {
   private var refusalNoticed = false
   /// The side (+1 ahead, -1 behind) of the last disagreement logged.
   private var disagreementNoticed: Int64 = 0
+  /// The monotonic reading when this clock was made: before any server time
+  /// is learned, an unsynced agent's time runs on from the floor by it.
+  private let startMonotonic: Int64
 
   public init(
     clock: Clock, floor: TimeFloor = TimeFloor(buildTime: AgentVersion.buildFloor, stored: nil),
@@ -49,6 +52,7 @@ public struct ClockCorrection<Clock: WallClock> {
   ) {
     self.clock = clock
     self.floor = floor
+    self.startMonotonic = clock.monotonicMilliseconds()
     self.thresholdSeconds = max(thresholdSeconds, 1)
     self.maximumAdvanceSeconds = max(maximumAdvanceSeconds, 0)
     if !systemClockIsSynced { notices.append(.unsynced(system: clock.seconds(), floor: self.floor.seconds)) }
@@ -65,7 +69,12 @@ public struct ClockCorrection<Clock: WallClock> {
     let system = clock.milliseconds()
     let floorMilliseconds = floor.seconds &* 1_000
     if system >= floorMilliseconds { return system }
-    guard let learned else { return floorMilliseconds }
+    // Unsynced and nothing learned yet: the floor, running on with the
+    // monotonic clock. A frozen time would never reach a timer's wake-up
+    // (the start-up delay of a board that boots at 1970 waited forever).
+    guard let learned else {
+      return floorMilliseconds &+ max(0, clock.monotonicMilliseconds() &- startMonotonic)
+    }
     return max(floorMilliseconds, learned.server &+ (clock.monotonicMilliseconds() &- learned.monotonic))
   }
 
