@@ -108,7 +108,7 @@ def main(argv=None) -> int:
         checks.check("the guest reaches nothing but the cloud (restrict=on)",
                      board.sh("nc -w 2 192.0.2.2 22 </dev/null")[0] != 0)
         if bdef.run_as:
-            rc_p, proc = board.sh("grep -E '^(Uid|Gid|NoNewPrivs|CapEff):' /proc/$(cat /run/camera-agent/camera-agent.pid)/status")
+            rc_p, proc = board.sh("grep -E '^(Uid|Gid|NoNewPrivs|CapEff):' /proc/$(pidof camera-agent | cut -d' ' -f1)/status")
             fields = {ln.split(":")[0]: ln.split(":", 1)[1].split() for ln in proc.splitlines() if ":" in ln}
             checks.check(f"the agent runs as {bdef.run_as} (uid 100), no_new_privs, no capabilities",
                          rc_p == 0 and fields.get("Uid") == ["100"] * 4 and fields.get("Gid") == ["100"] * 4
