@@ -28,6 +28,7 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 "$here/build.sh" "${targets[@]}"
 
+# shellcheck source=Tests/fuzz/lib.sh
 . "$here/lib.sh"
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/camera-agent-fuzz.XXXXXX")

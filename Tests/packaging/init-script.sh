@@ -98,13 +98,18 @@ else
 fi
 trap 'echo hup >>"\$run/signals"' HUP
 trap 'echo term >>"\$run/signals"; exit 0' TERM
-i=0
-while [ \$i -lt 400 ]; do
-  echo "camera-agent: flood line \$i padding padding padding padding padding padding"
-  i=\$((i + 1))
-done >&2
-echo "camera-agent: planted" >&2
 starts=\$(cat "\$run/starts" 2>/dev/null || echo 0)
+# ~30 KiB of stderr, twice the log's limit, so it must rotate. Not on the
+# second start: a flood right after the supervisor's "start 2" line could
+# rotate that line out of both files before the check reads them.
+if [ "\$starts" != 1 ]; then
+  i=0
+  while [ \$i -lt 400 ]; do
+    echo "camera-agent: flood line \$i padding padding padding padding padding padding"
+    i=\$((i + 1))
+  done >&2
+fi
+echo "camera-agent: planted" >&2
 echo \$((starts + 1)) >"\$run/starts"
 if [ "\$starts" = 0 ]; then exit 3; fi
 while :; do sleep 1 & wait \$!; done
