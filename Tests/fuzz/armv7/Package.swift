@@ -13,7 +13,7 @@ let package = Package(
     .target(
       name: "AgentCore",
       dependencies: ["CAgentSys"],
-      linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("crypto")]
+      linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("ssl"), .linkedLibrary("crypto")]
     ),
     // C main, as in camera-agent: Embedded Swift has no CommandLine.
     .executableTarget(name: "flash-replay", dependencies: ["AgentCore"]),

@@ -12,7 +12,6 @@ public func fuzzServerMetadata(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CI
     require(metadata.issuer == issuer, "issuer is the expected one")
     var endpoints = [metadata.tokenEndpoint, metadata.deviceAuthorizationEndpoint]
     if let url = metadata.revocationEndpoint { endpoints.append(url) }
-    if let url = metadata.cameraReportEndpoint { endpoints.append(url) }
     for url in endpoints {
       do throws(OAuthMessageError) {
         try EndpointURL.validate(url, field: "endpoint", allowPlainHTTP: plainHTTP)
