@@ -37,7 +37,8 @@ public enum Usage {
                     tokens fresh, re-activates after the cloud ends the session,
                     reports after each activation and every
                     report_interval_seconds; SIGTERM/SIGINT stop, SIGHUP
-                    reloads the configuration, SIGUSR1 reports now. Logs to
+                    reloads the configuration, SIGUSR1 reports now, SIGUSR2
+                    is the pairing button (a fresh code). Logs to
                     stderr and syslog (tokens masked); runs the configured
                     hook on each state change. --once-active: exit 0 once
                     active and a report was accepted
