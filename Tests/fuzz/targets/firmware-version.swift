@@ -1,5 +1,5 @@
 // Firmware-version sources (Report/FirmwareVersionSource.swift): os-release,
-// a key=value file and a U-Boot environment image. Whatever the file holds,
+// a key=value file and a U-Boot environment image (single or redundant). Whatever the file holds,
 // a version that loads is one FirmwareVersion accepts (printable, bounded).
 @testable import AgentCore
 
@@ -19,8 +19,15 @@ public func fuzzFirmwareVersion(_ data: UnsafePointer<UInt8>?, _ size: Int) -> C
       let crc = CRC32.checksum(Array(image[4...]))
       for index in 0..<4 { image[index] = UInt8(truncatingIfNeeded: crc >> UInt32(8 * index)) }
     }
+    // Bit 6: a redundant environment (two copies, each with its own CRC
+    // and flag byte) at the image's half, as fw_env.config describes one;
+    // otherwise the board default, one copy filling the image.
+    var layout: UBootEnvironment? = nil
+    if mode & 0x40 != 0 && image.count >= 16 {
+      layout = UBootEnvironment(size: image.count / 2, layout: .redundant(secondOffset: image.count / 2))
+    }
     do throws(FirmwareVersionSource.Failure) {
-      raw = try FirmwareVersionSource.ubootValue(image, key: "ver", path: "/dev/mtd2")
+      raw = try FirmwareVersionSource.ubootValue(image, key: "ver", path: "/dev/mtd2", layout: layout)
     } catch {
       requireLogSafe(error.description, "U-Boot env error")
     }
