@@ -232,6 +232,9 @@ public struct CloudClient<Transport: HTTPTransport, Random: RandomSource, Clock:
     var retried = false
     while true {
       var form = FormEncoding()
+      // The body holds the refresh token (or device code) and the assertion:
+      // zeroed once this attempt is over, sent or not.
+      defer { form.wipe() }
       fields(&form)
       form.append("client_id", deviceID)
       form.append("client_assertion_type", ClientAssertion.assertionType)
@@ -308,7 +311,11 @@ public struct CloudClient<Transport: HTTPTransport, Random: RandomSource, Clock:
     }
   }
 
+  /// The tokens of a 200 answer. The body is zeroed afterwards, parsed or
+  /// not: it held them in plaintext (issue 13 item 9), and nothing reads it
+  /// again.
   private func tokens(_ response: HTTPResponse) throws(CloudError) -> TokenResponse {
+    defer { SecretBytes.cleanse(response.body) }
     do throws(OAuthMessageError) {
       return try TokenResponse.parse(response.body)
     } catch {
