@@ -293,7 +293,9 @@ public struct JSONReader {
     if secret { out.reserveCapacity(input.count - position) }
     do throws(JSONError) {
       while true {
-        guard let byte = current else { throw .invalidString(offset: position, reason: "unterminated string") }
+        guard let byte = current else {
+          throw .invalidString(offset: position, reason: "unterminated string")
+        }
         switch byte {
         case UInt8(ascii: "\""):
           position += 1

@@ -10,7 +10,8 @@ public enum TokenSyntax {
   }
 
   /// The same over bytes (a secret's, without a `String` copy).
-  public static func isVisibleASCII<C: Collection>(bytes: C, maxLength: Int) -> Bool where C.Element == UInt8 {
+  public static func isVisibleASCII<C: Collection>(bytes: C, maxLength: Int) -> Bool
+  where C.Element == UInt8 {
     guard !bytes.isEmpty, bytes.count <= maxLength else { return false }
     for byte in bytes where byte < 0x20 || byte > 0x7e { return false }
     return true
