@@ -162,7 +162,15 @@ public struct CloudClient<Transport: HTTPTransport, Random: RandomSource, Clock:
   public mutating func report(accessToken: SecretBytes, body: [UInt8]) throws(CloudError) -> ReportOutcome {
     _ = try requireMetadata()
     let url = reportURL
-    let authorization = "DPoP " + String(decoding: accessToken.revealCopy(), as: UTF8.self)
+    // The header value must be a String (HTTPHeader): built once from one
+    // exactly sized buffer, and both zeroed when the report is done.
+    var value: [UInt8] = []
+    value.reserveCapacity(5 + accessToken.count)
+    value.append(contentsOf: Array("DPoP ".utf8))
+    accessToken.withUnsafeBytes { raw in value.append(contentsOf: raw) }
+    let authorization = String(decoding: value, as: UTF8.self)
+    SecretBytes.cleanse(value)
+    defer { SecretBytes.cleanse(authorization) }
     var retried = false
     while true {
       let proof = try makeProof(url: url, nonce: resourceServerNonce, accessToken: accessToken)

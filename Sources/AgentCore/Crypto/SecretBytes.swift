@@ -65,6 +65,15 @@ public final class SecretBytes {
     }
   }
 
+  /// The same for a `String` that had to carry a secret (an HTTP header
+  /// value): its UTF-8 storage is zeroed in place. A small string (15 bytes
+  /// or less) has no heap storage, and none is needed for a token.
+  public static func cleanse(_ string: String) {
+    _ = string.utf8.withContiguousStorageIfAvailable { buffer in
+      if let base = buffer.baseAddress { ca_cleanse(UnsafeMutableRawPointer(mutating: base), buffer.count) }
+    }
+  }
+
   /// Appends `chunk` to `buffer`, which holds secret bytes: when the buffer
   /// must grow, the new storage is allocated first and the old one zeroed
   /// before it is freed, so a reallocation never leaves a partial copy in
