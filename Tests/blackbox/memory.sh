@@ -11,9 +11,9 @@
 # Judged:
 #   - no rotated-away refresh token (every one older than the family's
 #     previous one) is anywhere in the core: fails otherwise;
-#   - the previous one (the last rotated away) is not either, when no
-#     refresh was in flight while the core was taken (one in flight may
-#     still legitimately hold it until its vault commit);
+#   - the previous one (the last rotated away) is not either: the dump is
+#     taken again until no refresh was in flight while it was written (one
+#     in flight may legitimately hold it until its vault commit);
 #   - figures: tokens searched, full copies found, copies of the live one
 #     (it is live in the vault's SecretBytes, so it is expected), copies of
 #     old access tokens (reported, not judged).
@@ -74,15 +74,35 @@ wait_for $((60 * slack)) "six refresh rotations" refreshes_ge 6
 cpu=$(awk '{ print $14 + $15 }' "/proc/$agent_pid/stat")
 say "$(refreshes 200) refresh rotations answered 200; the agent process used $cpu ticks of CPU ($(getconf CLK_TCK)/s) since its start; dumping the daemon's memory"
 
-# The core: gcore stops the process, writes it and lets it go on.
-before=$(token_requests)
-gcore -o "$work/core" "$agent_pid" >"$work/gcore.log" 2>&1 || die "gcore failed: $(cat "$work/gcore.log")"
-after=$(token_requests)
+# The core: gcore stops the process, writes it and lets it go on. A dump is
+# judged only when it was quiet: the agent's state file said active (not
+# refreshing) before and after it, no token request reached the cloud while
+# it was taken and the family's current refresh token did not change (a refresh
+# in flight may legitimately hold the previous token until its vault commit,
+# and the agent may not have the new one yet). Otherwise another dump, at
+# most 10.
+current_rt() { test_state | "$python" -c 'import json, sys; print(json.load(sys.stdin)["devices"][sys.argv[1]]["families"][-1]["current_rt"])' "$device"; }
 core=$work/core.$agent_pid
-[ -s "$core" ] || die "gcore wrote no core at $core"
-quiet=no
-[ "$before" = "$after" ] && ! grep -q 'state=refreshing' "$state" && quiet=yes
-test_state >"$work/state.json"
+attempt=0
+while :; do
+  attempt=$((attempt + 1))
+  active_before=no
+  state_is active && active_before=yes
+  before=$(token_requests)
+  rt_before=$(current_rt)
+  gcore -o "$work/core" "$agent_pid" >"$work/gcore.log" 2>&1 || die "gcore failed: $(cat "$work/gcore.log")"
+  [ -s "$core" ] || die "gcore wrote no core at $core"
+  test_state >"$work/state.json"
+  after=$(token_requests)
+  if [ "$active_before" = yes ] && state_is active && [ "$before" = "$after" ] \
+    && [ "$rt_before" = "$(current_rt)" ]; then
+    break
+  fi
+  [ "$attempt" -lt 10 ] || die "no quiet dump in 10 attempts (a refresh in flight each time)"
+  say "a token request was in flight during dump $attempt: taking another"
+  rm -f "$core"
+done
+quiet=yes
 
 # Every refresh token issued to the device: the ones it presented (the
 # request log's refresh bodies) and the family's current one.
@@ -140,19 +160,15 @@ for t in old + ([previous] if previous else []):
 PY
 sed -n 1p "$work/found" | sed "s/^/$script [$arch]: /"
 value() { sed -n "s/^$1=//p" "$work/found"; }
-say "copies of the live refresh token: $(value current_copies) (it is in the vault's SecretBytes); of the previous one: $(value previous_copies) (refresh in flight during the dump: $([ "$(value quiet)" = yes ] && echo no || echo yes)); half-token matches of old ones: $(value old_half_copies); old access tokens: $(value old_access_copies) copies of $(value old_access_tokens)"
+say "copies of the live refresh token: $(value current_copies) (it is in the vault's SecretBytes); of the previous one: $(value previous_copies); dumps taken: $attempt; half-token matches of old ones: $(value old_half_copies); old access tokens: $(value old_access_copies) copies of $(value old_access_tokens)"
 rm -f "$core"
 [ "$(value old_copies)" = 0 ] || sed "s/^/$script [$arch]: /" "$work/copies"
 
 check "at least 3 rotated-away refresh tokens to look for ($(value old_tokens))" test "$(value old_tokens)" -ge 3
 check "no rotated-away refresh token in the daemon's memory ($(value old_found) of $(value old_tokens) found, $(value old_copies) copies)" \
   test "$(value old_copies)" = 0
-if [ "$(value quiet)" = yes ]; then
-  check "the previous refresh token is gone too ($(value previous_copies) copies; no refresh was in flight)" \
-    test "$(value previous_copies)" = 0
-else
-  say "a refresh was in flight during the dump: the previous token is not judged"
-fi
+check "the previous refresh token (the last rotated away) is gone too ($(value previous_copies) copies)" \
+  test "$(value previous_copies)" = 0
 check "the live refresh token is in the dump (the search finds what is there: $(value current_copies) copies)" \
   test "$(value current_copies)" -ge 1
 check "the daemon is still active after the dump" kill -0 "$agent_pid"
