@@ -75,9 +75,10 @@ public struct CurlTransport: HTTPTransport {
       set(ca_curl_setopt_long(handle, CURLOPT_HTTPGET, 1))
     case .post:
       set(ca_curl_setopt_long(handle, CURLOPT_POST, 1))
+      // CURLOPT_POSTFIELDS (set below, around the transfer) points at the
+      // body: COPYPOSTFIELDS would make a copy of a refresh token that
+      // nobody zeroes.
       set(ca_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, Int64(request.body.count)))
-    // CURLOPT_POSTFIELDS (set below, around the transfer) points at the body:
-    // COPYPOSTFIELDS would make a copy of a refresh token that nobody zeroes.
     }
     // Certificate dates are judged by shim_tls.h at the caller's time, never
     // by OpenSSL's own clock; the chain's validity window comes back.
