@@ -31,7 +31,9 @@ import Testing
           let vault = PairPermission.VaultObject(kind: kind, uid: vaultUID, gid: vaultGID)
           for agentUser in [nil, UInt32(0), UInt32(100)] as [UInt32?] {
             for uids in tuples {
-              for gids in [[0, 0, 0, 0], [100, 100, 100, 100], [65534, 65534, 65534, 65534], [100, 100, 0, 100]]
+              for gids in [
+                [0, 0, 0, 0], [100, 100, 100, 100], [65534, 65534, 65534, 65534], [100, 100, 0, 100],
+              ]
                 as [[UInt32]]
               {
                 for caps in [UInt64(0), UInt64(1) << 21] {
@@ -62,8 +64,10 @@ import Testing
   }
 
   @Test func theBoardsOwnSetupsAreAllowed() {
-    let agent = ProcessCredentials(uids: [100, 100, 100, 100], gids: [100, 100, 100, 100], effectiveCapabilities: 0)
-    let root = ProcessCredentials(uids: [0, 0, 0, 0], gids: [0, 0, 0, 0], effectiveCapabilities: 0x1ff_ffff_ffff)
+    let agent = ProcessCredentials(
+      uids: [100, 100, 100, 100], gids: [100, 100, 100, 100], effectiveCapabilities: 0)
+    let root = ProcessCredentials(
+      uids: [0, 0, 0, 0], gids: [0, 0, 0, 0], effectiveCapabilities: 0x1ff_ffff_ffff)
     // armv7-cortex-a7-camera: /dev/mtd4 root:camera-agent 0660, agent as camera-agent (100:100).
     let node = PairPermission.VaultObject(kind: .device, uid: 0, gid: 100)
     #expect(PairPermission.check(vault: node, process: agent, agentUser: nil) == .allowed)
@@ -77,7 +81,8 @@ import Testing
     #expect(PairPermission.check(vault: rootDirectory, process: root, agentUser: nil) == .allowed)
     #expect(PairPermission.check(vault: rootDirectory, process: agent, agentUser: nil) != .allowed)
     // A setuid-style holder (one uid slot differs) is refused.
-    let mixed = ProcessCredentials(uids: [100, 0, 100, 100], gids: [100, 100, 100, 100], effectiveCapabilities: 0)
+    let mixed = ProcessCredentials(
+      uids: [100, 0, 100, 100], gids: [100, 100, 100, 100], effectiveCapabilities: 0)
     #expect(PairPermission.check(vault: node, process: mixed, agentUser: nil) != .allowed)
     #expect(PairPermission.check(vault: directory, process: mixed, agentUser: nil) != .allowed)
   }
@@ -103,7 +108,8 @@ import Testing
     let parsed = ProcessCredentials.parse(status: Array(Self.status.utf8))
     #expect(
       parsed
-        == ProcessCredentials(uids: [100, 101, 102, 103], gids: [200, 201, 202, 203], effectiveCapabilities: 0x1ff_ffff_ffff))
+        == ProcessCredentials(
+          uids: [100, 101, 102, 103], gids: [200, 201, 202, 203], effectiveCapabilities: 0x1ff_ffff_ffff))
   }
 
   /// Every text with one line dropped, duplicated or damaged is refused or
@@ -127,7 +133,8 @@ import Testing
       #expect(["Uid", "Gid", "CapEff"].contains(key) ? twice == nil : twice == wanted, "\(key) twice")
     }
     for bad in [
-      "Uid:\t100\t100\t100", "Uid:\t100\t100\t100\t100\t100", "Uid:\t-1\t100\t100\t100", "Uid:\t4294967296\t1\t1\t1",
+      "Uid:\t100\t100\t100", "Uid:\t100\t100\t100\t100\t100", "Uid:\t-1\t100\t100\t100",
+      "Uid:\t4294967296\t1\t1\t1",
       "Uid:\t1x\t1\t1\t1", "Uid:\t\t\t\t", "Gid:\t0\t0\t0", "CapEff:\tzz", "CapEff:\t00000000000000000",
       "CapEff:\t0 0",
     ] {
@@ -152,7 +159,9 @@ import Testing
           == ProcessCredentials(uids: uids, gids: gids, effectiveCapabilities: caps))
       var noise = Array(text.utf8)
       noise[Int.random(in: 0..<noise.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
-      if let parsed = ProcessCredentials.parse(status: noise) { #expect(parsed.uids.count == 4 && parsed.gids.count == 4) }
+      if let parsed = ProcessCredentials.parse(status: noise) {
+        #expect(parsed.uids.count == 4 && parsed.gids.count == 4)
+      }
     }
   }
 }

@@ -42,11 +42,13 @@ enum PairCommand {
     guard fd >= 0 else {
       let error = ca_errno()
       if error == ENOENT {
-        Console.err("camera-agent: pair: no vault at \(path): nothing holds an identity here; nothing was sent")
+        Console.err(
+          "camera-agent: pair: no vault at \(path): nothing holds an identity here; nothing was sent")
         return ExitCode.unavailable
       }
       if error == ELOOP || error == ENOTDIR {
-        Console.err("camera-agent: pair: \(path) is not a directory (or is a symlink); refused, nothing was sent")
+        Console.err(
+          "camera-agent: pair: \(path) is not a directory (or is a symlink); refused, nothing was sent")
         return ExitCode.failure
       }
       Console.err("camera-agent: pair: \(SystemError("open \(path)", errno: error).description)")
@@ -65,7 +67,9 @@ enum PairCommand {
     case (.file, 1): objectKind = .directory
     case (.mtd, 4): objectKind = .device
     default:
-      Console.err("camera-agent: pair: \(path) is not the vault's \(config.vaultBackend == .file ? "directory" : "character device"); refused, nothing was sent")
+      Console.err(
+        "camera-agent: pair: \(path) is not the vault's \(config.vaultBackend == .file ? "directory" : "character device"); refused, nothing was sent"
+      )
       return ExitCode.failure
     }
     var agentUser: UInt32? = nil
@@ -85,7 +89,14 @@ enum PairCommand {
   private static let noAgent =
     "no running camera-agent holds the vault (none is running, or its vault holds no identity yet: provision it); nothing was sent"
 
-  private static func signalHolder(fd: Int32, vault: PairPermission.VaultObject, agentUser: UInt32?, config: AgentConfig)
+  private static func exited(_ holder: Int) -> Int32 {
+    Console.err("camera-agent: pair: the vault's holder (pid \(holder)) has just exited; nothing was sent")
+    return ExitCode.unavailable
+  }
+
+  private static func signalHolder(
+    fd: Int32, vault: PairPermission.VaultObject, agentUser: UInt32?, config: AgentConfig
+  )
     -> Int32
   {
     let holder = ca_flock_holder(fd)
@@ -97,8 +108,7 @@ enum PairCommand {
     if pidfd < 0 {
       let error = ca_errno()
       if error == ESRCH {
-        Console.err("camera-agent: pair: the vault's holder (pid \(holder)) has just exited; nothing was sent")
-        return ExitCode.unavailable
+        return exited(holder)
       }
       guard error == ENOSYS else {
         Console.err("camera-agent: pair: \(SystemError("pidfd_open \(holder)", errno: error).description)")
@@ -111,42 +121,46 @@ enum PairCommand {
     do throws(FileIO.ReadError) {
       status = try FileIO.read("/proc/\(holder)/status", maxBytes: 64 * 1024)
     } catch {
-      Console.err("camera-agent: pair: the vault's holder (pid \(holder)): \(error.description); nothing was sent")
+      Console.err(
+        "camera-agent: pair: the vault's holder (pid \(holder)): \(error.description); nothing was sent")
       return ExitCode.unavailable
     }
-    if pidfd >= 0, ca_pidfd_send_signal(pidfd, 0) != 0, ca_errno() == ESRCH {
-      Console.err("camera-agent: pair: the vault's holder (pid \(holder)) has just exited; nothing was sent")
-      return ExitCode.unavailable
-    }
+    if pidfd >= 0, ca_pidfd_send_signal(pidfd, 0) != 0, ca_errno() == ESRCH { return exited(holder) }
     guard ca_flock_holder(fd) == holder else {
-      Console.err("camera-agent: pair: the vault changed hands while it was checked (pid \(holder)); nothing was sent")
+      Console.err(
+        "camera-agent: pair: the vault changed hands while it was checked (pid \(holder)); nothing was sent")
       return ExitCode.unavailable
     }
     guard let credentials = ProcessCredentials.parse(status: status) else {
-      Console.err("camera-agent: pair: /proc/\(holder)/status does not read as a process's credentials; nothing was sent")
+      Console.err(
+        "camera-agent: pair: /proc/\(holder)/status does not read as a process's credentials; nothing was sent"
+      )
       return ExitCode.failure
     }
-    if case .refused(let why) = PairPermission.check(vault: vault, process: credentials, agentUser: agentUser) {
+    if case .refused(let why) = PairPermission.check(vault: vault, process: credentials, agentUser: agentUser)
+    {
       Console.err(
-        "camera-agent: pair: refused: pid \(holder) holds the vault but is not the agent's user: \(why); nothing was sent")
+        "camera-agent: pair: refused: pid \(holder) holds the vault but is not the agent's user: \(why); nothing was sent"
+      )
       return ExitCode.noPermission
     }
     let sent = pidfd >= 0 ? ca_pidfd_send_signal(pidfd, ca_sig_usr1()) : ca_kill(holder, ca_sig_usr1())
     guard sent == 0 else {
       let error = ca_errno()
       if error == ESRCH {
-        Console.err("camera-agent: pair: the vault's holder (pid \(holder)) has just exited; nothing was sent")
-        return ExitCode.unavailable
+        return exited(holder)
       }
       if error == EPERM {
-        Console.err("camera-agent: pair: not allowed to signal the agent (pid \(holder)): run as root or as its user")
+        Console.err(
+          "camera-agent: pair: not allowed to signal the agent (pid \(holder)): run as root or as its user")
         return ExitCode.noPermission
       }
       Console.err("camera-agent: pair: \(SystemError("signal \(holder)", errno: error).description)")
       return ExitCode.failure
     }
     Console.out(
-      "camera-agent pair: asked the agent (pid \(holder)): if it is pairing, a fresh code follows within seconds in \(config.stateFile); if it is active, it reports now")
+      "camera-agent pair: asked the agent (pid \(holder)): if it is pairing, a fresh code follows within seconds in \(config.stateFile); if it is active, it reports now"
+    )
     return ExitCode.ok
   }
 }

@@ -54,7 +54,9 @@ public enum PairPermission {
   public static func check(vault: VaultObject, process: ProcessCredentials, agentUser: UInt32?)
     -> Verdict
   {
-    guard process.uids.count == 4, process.gids.count == 4 else { return .refused("its credentials are unreadable") }
+    guard process.uids.count == 4, process.gids.count == 4 else {
+      return .refused("its credentials are unreadable")
+    }
     if let agentUser, !process.uids.allSatisfy({ $0 == agentUser }) {
       return .refused("it is not vault_owner's user (uid \(agentUser)); its uids are \(list(process.uids))")
     }

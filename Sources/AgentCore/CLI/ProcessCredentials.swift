@@ -28,7 +28,9 @@ public struct ProcessCredentials: Equatable {
     for line in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
       guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
       let key = String(decoding: line[line.startIndex..<colon], as: UTF8.self)
-      let fields = line[(colon + 1)...].split(whereSeparator: { $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: " ") })
+      let fields = line[(colon + 1)...].split(whereSeparator: {
+        $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: " ")
+      })
       switch key {
       case "Uid":
         guard uids == nil, let ids = ids(fields) else { return nil }
@@ -51,7 +53,9 @@ public struct ProcessCredentials: Equatable {
     guard fields.count == 4 else { return nil }
     var out: [UInt32] = []
     for field in fields {
-      guard !field.isEmpty, field.count <= 10, field.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+      guard !field.isEmpty, field.count <= 10, field.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+        return nil
+      }
       var value: UInt64 = 0
       for digit in field { value = value * 10 + UInt64(digit - 0x30) }
       guard value <= UInt64(UInt32.max) else { return nil }
