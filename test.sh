@@ -35,6 +35,7 @@
 #      invalid_client, an API rejecting fresh tokens (SIGTERM still stops it),
 #      slow_down at refresh and device authorization, Retry-After with
 #      jitter, an abandoned device's decaying load, the pairing trigger
+#      (SIGUSR1 and `camera-agent pair`, which refuses a foreign lock holder)
 #   8d. a changed `server =`: the old session's tokens never reach the new
 #      server (hosted and aarch64)
 #   7, 8 and 8b run twice: against the reference cloud's own mode, and
