@@ -126,7 +126,7 @@ stage "a changed server =: the old session's tokens never reach the new server (
 Tests/blackbox/issuer-change.sh hosted
 Tests/blackbox/issuer-change.sh aarch64
 
-stage "liveness: short lifetimes, restart, invalid_client, rejecting API, slow_down, Retry-After, abandoned device"
+stage "liveness: short lifetimes, restart, invalid_client, rejecting API, slow_down, Retry-After, abandoned device, pair"
 Tests/blackbox/liveness.sh hosted
 Tests/blackbox/liveness.sh aarch64
 
