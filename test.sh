@@ -35,6 +35,8 @@
 #      invalid_client, an API rejecting fresh tokens (SIGTERM still stops it),
 #      slow_down at refresh and device authorization, Retry-After with
 #      jitter, an abandoned device's decaying load, the pairing trigger
+#      (SIGUSR1, and SIGUSR2 through `camera-agent pair`, which refuses a
+#      foreign lock holder)
 #   8d. a changed `server =`: the old session's tokens never reach the new
 #      server (hosted and aarch64)
 #   8e. secrets in memory (Tests/blackbox/memory.sh, hosted and aarch64
@@ -133,7 +135,7 @@ stage "secrets in memory: a gcore of the daemon after six rotations holds no rot
 Tests/blackbox/memory.sh hosted
 Tests/blackbox/memory.sh aarch64
 
-stage "liveness: short lifetimes, restart, invalid_client, rejecting API, slow_down, Retry-After, abandoned device"
+stage "liveness: short lifetimes, restart, invalid_client, rejecting API, slow_down, Retry-After, abandoned device, pair"
 Tests/blackbox/liveness.sh hosted
 Tests/blackbox/liveness.sh aarch64
 
