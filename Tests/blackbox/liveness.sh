@@ -258,11 +258,31 @@ scenario_retry_after_jitter() {
     test "$(printf '%s\n' "$all_drawn" | tr ' ' '\n' | grep . | sort -u | wc -l)" -ge 2
 }
 
+# --- 6b. the pairing button on an active camera: `pair` (SIGUSR2) checks
+# the session with one refresh (after the 5 s floor), where the next
+# scheduled refresh of an hour-long token is ~an hour away.
+scenario_pair_on_active() {
+  local t g
+  sleep 5  # past the refresh floor
+  t=$(now)
+  run --config "$conf" pair
+  check "6b pair on an active camera: exit 0 ($status: $(cat "$work/err"))" test "$status" = 0
+  wait_for $((15 * slack)) "the refresh pair asked for" count_ge /oauth/token refresh_token "$t" 1
+  g=$(times /oauth/token refresh_token "$t" | head -n 1 | awk -v t="$t" '{ printf "%.1f", $1 - t }')
+  check "6b pair on an active camera: one refresh checks the session (${g} s after pair)" \
+    awk_true "g <= 5 + $slack" "g=$g"
+  wait_for $((20 * slack)) "state=active" state_is active
+  check "6b pair on an active camera: the session was kept (no device grant)" \
+    test "$(count /oauth/device_authorization "" "$t")" = 0
+  check "6b the agent logged the pairing request" grep -qF 'pairing requested (SIGUSR2)' "$agent_log"
+}
+
 scenario_restart_report
 scenario_invalid_client
 scenario_rejecting_api
 scenario_refresh_slow_down
 scenario_retry_after_jitter
+scenario_pair_on_active
 stop_agent
 
 # 9. Another uid holds the vault lock: pair, run as root, must not signal
