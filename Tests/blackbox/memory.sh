@@ -102,13 +102,12 @@ while :; do
   say "a token request was in flight during dump $attempt: taking another"
   rm -f "$core"
 done
-quiet=yes
 
 # Every refresh token issued to the device: the ones it presented (the
 # request log's refresh bodies) and the family's current one.
-"$python" - "$cloud_dir/requests.jsonl" "$work/state.json" "$device" "$core" "$quiet" >"$work/found" 2>"$work/copies" <<'PY'
+"$python" - "$cloud_dir/requests.jsonl" "$work/state.json" "$device" "$core" >"$work/found" 2>"$work/copies" <<'PY'
 import base64, json, sys, urllib.parse
-log, state_path, device, core_path, quiet = sys.argv[1:6]
+log, state_path, device, core_path = sys.argv[1:5]
 presented = []
 with open(log) as f:
     for line in f:
@@ -144,10 +143,8 @@ print(f"previous_copies={copies(previous) if previous else 0}")
 print(f"current_copies={copies(current)}")
 # Partial copies (a token's first half) of old tokens: a token split across buffers.
 print(f"old_half_copies={sum(core.count(t[: len(t) // 2].encode()) for t in old)}")
-live_access = accesses[-1] if accesses else None
 print(f"old_access_tokens={len(accesses) - 1 if accesses else 0}")
 print(f"old_access_copies={sum(core.count(a.encode()) for a in accesses[:-1])}")
-print(f"quiet={quiet}")
 # For a failure: what surrounds each copy of an old token (cleaned; stderr).
 for t in old + ([previous] if previous else []):
     for e in encodings(t):
