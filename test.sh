@@ -35,8 +35,14 @@
 #      invalid_client, an API rejecting fresh tokens (SIGTERM still stops it),
 #      slow_down at refresh and device authorization, Retry-After with
 #      jitter, an abandoned device's decaying load, the pairing trigger
+#      (SIGUSR1, and SIGUSR2 through `camera-agent pair`, which refuses a
+#      foreign lock holder)
 #   8d. a changed `server =`: the old session's tokens never reach the new
 #      server (hosted and aarch64)
+#   8e. secrets in memory (Tests/blackbox/memory.sh, hosted and aarch64
+#      under qemu-aarch64, whose core holds the guest's memory): after six
+#      refresh rotations a gcore of the running daemon holds none of the
+#      rotated-away refresh tokens (raw, form-urlencoded or JSON-escaped)
 #   7, 8 and 8b run twice: against the reference cloud's own mode, and
 #   against its strict "plain" mode (CLOUD_MODE=plain: only RFC-registered
 #   metadata, RFC 9728 resource metadata, separate resource-server nonces,
@@ -125,7 +131,11 @@ stage "a changed server =: the old session's tokens never reach the new server (
 Tests/blackbox/issuer-change.sh hosted
 Tests/blackbox/issuer-change.sh aarch64
 
-stage "liveness: short lifetimes, restart, invalid_client, rejecting API, slow_down, Retry-After, abandoned device"
+stage "secrets in memory: a gcore of the daemon after six rotations holds no rotated-away refresh token (hosted and aarch64)"
+Tests/blackbox/memory.sh hosted
+Tests/blackbox/memory.sh aarch64
+
+stage "liveness: short lifetimes, restart, invalid_client, rejecting API, slow_down, Retry-After, abandoned device, pair"
 Tests/blackbox/liveness.sh hosted
 Tests/blackbox/liveness.sh aarch64
 

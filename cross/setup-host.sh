@@ -21,9 +21,10 @@ esac
 # checks: shellcheck (every script), systemd (systemd-analyze verify/security
 # on the units), u-boot-tools (mkenvimage images for the U-Boot environment
 # reader) and libubootenv-tool (libubootenv's fw_printenv, the reference that
-# reader is checked against), mandoc (lints the camera-agent(8) man page).
+# reader is checked against), mandoc (lints the camera-agent(8) man page);
+# gdb (gcore: Tests/blackbox/memory.sh dumps the running daemon's memory).
 packages="libcurl4-openssl-dev libssl-dev qemu-user-static file binutils openssl qemu-system-arm cpio
-socat e2fsprogs
+socat e2fsprogs gdb
 python3 python3-venv ca-certificates libfaketime
 shellcheck systemd u-boot-tools libubootenv-tool mandoc"
 

@@ -7,7 +7,7 @@ import AgentCore
 /// it performs each effect the way `SessionDriver` does (a `.send` is
 /// answered by the simulated cloud at once and fed back as `.completed`; a
 /// token response and `.destroySession` are vault commits), feeds `.tick`
-/// when a device's wake-up has come, and `.trigger` when an owner presses
+/// when a device's wake-up has come, and `.pair` when an owner presses
 /// the camera's pairing button.
 ///
 /// Time is integer milliseconds on a simulated clock, events come from one
@@ -568,7 +568,7 @@ public struct FleetSimulation {
       flags[device].remove(.denyPending)
       owner[device] = .waitingForCode
       outcome.triggers += 1
-      feed(device, .trigger, at: now)
+      feed(device, .pair, at: now)
       schedule(owner: device, at: now + config.owners.patienceMs)
     }
   }

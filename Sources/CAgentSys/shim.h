@@ -14,5 +14,6 @@
 #include "shim_log.h"
 #include "shim_service.h"
 #include "shim_owner.h"
+#include "shim_signal.h"
 
 #endif

@@ -4,6 +4,8 @@
 // libcurl: curl_easy_setopt / curl_easy_getinfo are variadic, so each
 // argument type gets its own typed wrapper.
 #include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <string.h>
 
 typedef size_t (*ca_curl_data_fn)(char *ptr, size_t size, size_t nmemb, void *userdata);
 
@@ -32,5 +34,15 @@ static inline CURLcode ca_curl_response_code(CURL *h, long *code) {
 }
 static inline long ca_curl_sslversion_tls12(void) { return CURL_SSLVERSION_TLSv1_2; }
 static inline size_t ca_curl_error_size(void) { return CURL_ERROR_SIZE; }
+
+/// curl_slist_free_all after zeroing every string: libcurl's copies of the
+/// request headers (an `Authorization: DPoP <access token>`) would otherwise
+/// stay in the freed heap.
+static inline void ca_curl_slist_free_wiped(struct curl_slist *list) {
+  for (struct curl_slist *node = list; node != NULL; node = node->next) {
+    if (node->data != NULL) OPENSSL_cleanse(node->data, strlen(node->data));
+  }
+  curl_slist_free_all(list);
+}
 
 #endif

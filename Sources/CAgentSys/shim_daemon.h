@@ -19,17 +19,18 @@ static inline int ca_sig_term(void) { return SIGTERM; }
 static inline int ca_sig_int(void) { return SIGINT; }
 static inline int ca_sig_hup(void) { return SIGHUP; }
 static inline int ca_sig_usr1(void) { return SIGUSR1; }
+static inline int ca_sig_usr2(void) { return SIGUSR2; }
 
 /// Unblocks every signal a parent handed down blocked, restores the default
-/// action of the four the daemon handles (an ignored signal would never reach
-/// the signalfd), then blocks exactly those four and returns a signalfd that
+/// action of the five the daemon handles (an ignored signal would never reach
+/// the signalfd), then blocks exactly those five and returns a signalfd that
 /// reports them (-1 with errno on failure). SIGPIPE stays ignored: a closed
 /// socket is an error return, not a death.
 static inline int ca_daemon_signals_open(void) {
   sigset_t none;
   sigemptyset(&none);
   if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) return -1;
-  const int handled[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+  const int handled[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
   sigset_t set;
   sigemptyset(&set);
   for (unsigned i = 0; i < sizeof handled / sizeof handled[0]; i++) {

@@ -294,7 +294,13 @@ static inline int ca_flock_exclusive(int fd, int wait) {
 
 /// The pid holding a flock(2) write lock on the file `fd` is open on, from
 /// /proc/locks (as util-linux lslocks finds it), or 0 when it cannot be
-/// told. For a refusal message only: never a basis for signalling.
+/// told. The number is the kernel's, not a file the agent user can write,
+/// but it is only a number: it names whoever took the lock, which may have
+/// exited while a descendant keeps the lock, and a pid can be reused. A
+/// refusal message may print it as it is; `camera-agent pair` signals it only
+/// through a pidfd, after checking that process's credentials against the
+/// vault's owner and that the same pid still holds the lock once the pidfd
+/// is open (CLI/PairCommand.swift). Never signal it any other way.
 static inline long ca_flock_holder(int fd) {
   struct stat st;
   if (fstat(fd, &st) != 0) return 0;

@@ -104,6 +104,11 @@ static inline CURLcode ca_tls_setup_context(CURL *curl, void *ssl_ctx, void *clo
   if (X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME) != 1)
     return CURLE_SSL_CERTPROBLEM;
   SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), ca_tls_verify);
+#ifdef SSL_OP_CLEANSE_PLAINTEXT
+  // OpenSSL 3: zero its copies of decrypted records (a token response)
+  // once they are handed to libcurl, not only when the buffer is freed.
+  SSL_CTX_set_options(ctx, SSL_OP_CLEANSE_PLAINTEXT);
+#endif
   return CURLE_OK;
 }
 

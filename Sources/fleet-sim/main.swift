@@ -17,7 +17,7 @@ let usage = """
                    [--capacity-device-authorization N|unlimited] [--capacity-token N|unlimited]
                    [--capacity-api N|unlimited] [--access-ttl SECONDS] [--code-ttl SECONDS]
                    [--fixed-interval] [--reauth-spread SECONDS] [--pairing-backoff-base SECONDS]
-                   [--days N] [--no-baseline] [--csv PATH]
+                   [--activation-report-delay SECONDS] [--days N] [--no-baseline] [--csv PATH]
     --devices     devices whose sessions end at the revocation (default 100000, at most 16777215)
     --seed        random seed: boot times, token phases, the cores' jitter, the owners (default 1)
     --overload    how an endpoint refuses beyond its capacity: 429 or 503 with a Retry-After
@@ -30,9 +30,10 @@ let usage = """
     --code-ttl    the device code's expires_in (default 600)
     --fixed-interval  the cloud always hands out RFC 8628's 5 s polling interval instead of
                   sizing it to the live codes it expects and its poll budget
-    --reauth-spread, --pairing-backoff-base  the devices' reauth_spread_seconds and
-                  pairing_backoff_base_seconds (default: the board's agent.conf defaults,
-                  600 and 300)
+    --reauth-spread, --pairing-backoff-base, --activation-report-delay  the devices'
+                  reauth_spread_seconds, pairing_backoff_base_seconds and
+                  activation_report_delay_seconds (default: the agent's defaults,
+                  \(AgentConfig().reauthSpreadSeconds), \(AgentConfig().pairingBackoffBaseSeconds) and \(AgentConfig().activationReportDelaySeconds))
     --days        simulated days after the revocation (default 8: the 7-day figure needs 8)
     --no-baseline skip the second run on an unlimited cloud (the protocol minimum)
     --csv         write the load per minute (busiest second, mean, refused) to PATH
@@ -73,6 +74,7 @@ var csvPath: String? = nil
 var codeTTL = 600
 var reauthSpread: Int64? = nil
 var pairingBase: Int64? = nil
+var activationReportDelay: Int64? = nil
 
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
@@ -132,6 +134,11 @@ while let flag = arguments.popFirst() {
       fail("bad --pairing-backoff-base \(value)")
     }
     pairingBase = number
+  case "--activation-report-delay":
+    guard let number = Int64(value), number >= 0, number <= 86_400 else {
+      fail("bad --activation-report-delay \(value)")
+    }
+    activationReportDelay = number
   default:
     fail("unknown option \(flag)")
   }
@@ -148,6 +155,9 @@ if let reauthSpread {
   configuration.settings.storm.reauthSpreadMilliseconds = reauthSpread * 1_000
 }
 if let pairingBase { configuration.settings.unattendedBaseMs = pairingBase * 1_000 }
+if let activationReportDelay {
+  configuration.settings.activationReportDelayMs = activationReportDelay * 1_000
+}
 configuration.capacity = FleetEndpointName.allCases.map { configuration.defaultCapacity($0) }
 for (endpoint, capacity) in capacities { configuration.capacity[endpoint.rawValue] = capacity }
 

@@ -125,7 +125,7 @@ import Testing
       Issue.record("expected a throw")
     } catch {
       #expect(error == .unavailable(status: 429, retryAfterSeconds: 7))
-      #expect(error.stormFailure == .tooManyRequests(retryAfterSeconds: 7))
+      #expect(StepOutcome.classify(error) == .unavailable(.tooManyRequests(retryAfterMs: 7_000)))
     }
   }
 
@@ -137,7 +137,7 @@ import Testing
       _ = try client.refresh(refreshToken: SecretBytes(Array("rt-1".utf8)))
       Issue.record("expected a throw")
     } catch {
-      #expect(error.stormFailure == .serverError(status: 503, retryAfterSeconds: nil))
+      #expect(StepOutcome.classify(error) == .unavailable(.server(status: 503, retryAfterMs: nil)))
     }
   }
 
@@ -153,7 +153,7 @@ import Testing
         Issue.record("unexpected \(error)")
         return
       }
-      #expect(error.stormFailure == .networkError)
+      #expect(StepOutcome.classify(error) == .unavailable(.network))
     }
   }
 
@@ -185,8 +185,7 @@ import Testing
         Issue.record("expected a throw")
       } catch {
         #expect(error == .transport(failure))
-        #expect(error.stormFailure == .networkError)
-        #expect(!error.isCredentialRejected)
+        #expect(StepOutcome.classify(error) == .unavailable(.network))
       }
     }
   }
@@ -299,7 +298,7 @@ import Testing
     #expect(try second.claims.requiredInt("iat") == F.serverTime)
   }
 
-  @Test func credentialRefusalsAreNeverRetried() throws {
+  @Test func aRefusedClientIsClassifiedForTheIdentityBackoff() throws {
     let wire = CloudWire()
     wire.answer(401, #"{"error":"invalid_client"}"#, headers: [HTTPHeader("Date", F.serverDate)])
     var client = try F.client(wire)
@@ -307,8 +306,8 @@ import Testing
       _ = try client.requestDeviceCode()
       Issue.record("expected a throw")
     } catch {
-      #expect(error.isCredentialRejected)
-      #expect(error.stormFailure == .authenticationFailed)
+      // Kept, and retried only under the identity's long backoff: never a hot retry.
+      #expect(StepOutcome.classify(error) == .clientRefused)
     }
     #expect(wire.requests.count == 1)
   }

@@ -21,7 +21,11 @@ struct CloudScriptedTransport: HTTPTransport {
   let wire: CloudWire
 
   mutating func send(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
-    wire.requests.append(request)
+    // The client zeroes a form body in place once it is sent (it held a
+    // token): the wire keeps its own copy, in new storage.
+    var recorded = request
+    recorded.body = request.body.map { $0 }
+    wire.requests.append(recorded)
     guard !wire.answers.isEmpty else { throw .connect("script exhausted") }
     switch wire.answers.removeFirst() {
     case .success(let response): return response

@@ -62,6 +62,18 @@ import Testing
     _ = try AgentConfig(file: file)
   }
 
+  @Test func activationReportDelayReachesTheCore() throws {
+    #expect(try parse("").sessionSettings.activationReportDelayMs == 3_600_000)
+    #expect(try parse("activation_report_delay_seconds = 0").sessionSettings.activationReportDelayMs == 0)
+    #expect(
+      throws: ConfigError.invalidValue(
+        path: "agent.conf", line: 1, key: "activation_report_delay_seconds",
+        reason: "86401 is outside 0...86400")
+    ) {
+      _ = try parse("activation_report_delay_seconds = 86401")
+    }
+  }
+
   @Test func unreadableFileIsAClearError() {
     #expect(throws: ConfigError.self) { _ = try ConfigFile.load(path: "/nonexistent/agent.conf") }
   }

@@ -44,3 +44,16 @@ import Testing
     }
   }
 }
+
+@Suite struct PairInvocationTests {
+  @Test func pairTakesOnlyTheGlobalFlags() throws {
+    #expect(try Invocation.parse(["pair"]).command == .pair)
+    let configured = try Invocation.parse(["pair", "--config", "/etc/x.conf"])
+    #expect(configured.command == .pair)
+    #expect(configured.configPath == "/etc/x.conf")
+    #expect(try Invocation.parse(["pair", "--help"]).command == .help)
+    for arguments in [["pair", "now"], ["pair", "--force"], ["pair", "--pid", "1"]] {
+      #expect(throws: Invocation.UsageError.self, "\(arguments)") { _ = try Invocation.parse(arguments) }
+    }
+  }
+}

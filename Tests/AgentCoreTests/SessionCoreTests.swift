@@ -11,6 +11,8 @@ import Testing
     settings.startupDelayMs = 0
     settings.reportIntervalMs = 3_600_000
     settings.reportJitterMs = 0
+    // Most tests follow the report right after activation; the delay has its own test.
+    settings.activationReportDelayMs = 0
     return settings
   }
 
@@ -93,6 +95,35 @@ import Testing
       #expect(device.sent == .deviceAuthorization)
     }
     #expect(delays.count > 40, "a fleet booted together spreads out")
+  }
+
+  /// The report after an activation goes at a random point of the window,
+  /// not at once: a fleet whose owners approve together reports spread out.
+  @Test func theReportAfterAnActivationIsSpreadOverItsWindow() {
+    var settings = Self.settings()
+    settings.activationReportDelayMs = 1_800_000
+    var dues = Set<Int64>()
+    for seed in UInt64(1)...40 {
+      var device = Device()
+      device.settings = settings
+      device.feed(.start(.identityOnly, seed: seed))
+      device.feed(.completed(.deviceAuthorization, .issued(Self.grant)))
+      device.now += 5_000
+      device.feed(.tick)
+      device.feed(.completed(.tokenPoll, .tokens(lifetimeMs: 3_600_000)))
+      let activatedAt = device.now
+      #expect(device.sent == nil, "seed \(seed): no report the instant the device is back")
+      guard let due = device.core.report.dueAt else {
+        Issue.record("seed \(seed): no report scheduled after the activation")
+        continue
+      }
+      #expect(due >= activatedAt && due <= activatedAt + settings.activationReportDelayMs)
+      #expect(device.wake == due, "the device wakes for that report (its refresh is later)")
+      dues.insert(due - activatedAt)
+      device.tickAtWake()
+      #expect(device.sent == .report)
+    }
+    #expect(dues.count > 35, "the delays are spread: \(dues.count) distinct of 40")
   }
 
   @Test func aRestartWithASessionSchedulesThePeriodicReport() {
@@ -318,6 +349,42 @@ import Testing
     #expect(device.now >= hold)
     // The token expired meanwhile: the report now waits for the refresh.
     #expect(device.core.report.waitingForRefresh)
+  }
+
+  /// The pairing button on an active camera checks the session with one
+  /// refresh (after the floor), never with a report; while pairing or in the
+  /// re-authentication wait it gets a fresh code, like SIGUSR1.
+  @Test func thePairingButtonChecksTheSessionAtTheTokenEndpoint() {
+    var device = Device.active(lifetime: 3_600_000)
+    device.now += 20_000
+    device.feed(.pair)
+    #expect(device.sent == nil, "within the refresh floor: no refresh yet")
+    #expect(device.wake == Self.t0 + 5_000 + device.settings.refreshFloorMs)
+    device.tickAtWake()
+    #expect(device.sent == .refresh, "the button's check, not a report")
+    // After a mass logout: the one refresh learns it.
+    device.feed(.completed(.refresh, .sessionEnded))
+    #expect(device.effects.contains(.destroySession))
+    guard case .reauthWait = device.core.phase else {
+      Issue.record("not waiting to re-authenticate: \(device.core.phase)")
+      return
+    }
+    // Pressed again: the owner is there, a code now despite the spread.
+    device.feed(.pair)
+    #expect(device.sent == .deviceAuthorization)
+    device.feed(.completed(.deviceAuthorization, .issued(Self.grant)))
+    device.now += 30_000
+    device.feed(.pair)
+    #expect(device.sent == .deviceAuthorization, "a fresh code while pairing")
+    // A refresh in backoff keeps its backoff.
+    var backingOff = Device.active(lifetime: 3_600_000)
+    backingOff.now += 120_000
+    backingOff.feed(.pair)
+    #expect(backingOff.sent == .refresh)
+    backingOff.feed(.completed(.refresh, .unavailable(.network)))
+    let retryAt = backingOff.wake!
+    backingOff.feed(.pair)
+    #expect(backingOff.sent == nil && backingOff.wake == retryAt)
   }
 
   /// An unattended device waits longer before each new code; a person

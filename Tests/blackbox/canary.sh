@@ -141,6 +141,7 @@ syslog_socket = $work/syslog.sock
 hook = $work/hook.sh
 report_interval_seconds = 10
 report_jitter_seconds = 4
+activation_report_delay_seconds = 0
 CONF
 state="$work/run/state"
 

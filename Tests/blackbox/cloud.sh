@@ -121,7 +121,9 @@ cloud_fault() {
 }
 
 # write_config FILE NAME [EXTRA_LINES]: an agent configuration whose vault,
-# state file and os-release live in $work/NAME/.
+# state file and os-release live in $work/NAME/. The report after an
+# activation goes at once (the tests wait for it; the random delay a board
+# uses is the core's, shown by SessionCoreTests and the fleet simulation).
 write_config() {
   local file=$1 dir=$work/$2
   mkdir -p "$dir"
@@ -135,6 +137,7 @@ key_source = development
 firmware_version_source = os-release:$dir/os-release
 state_file = $dir/run/state
 syslog = no
+activation_report_delay_seconds = 0
 ${3:-}
 CONF
 }

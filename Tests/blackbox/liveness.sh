@@ -19,7 +19,13 @@
 #   7. slow_down at device authorization: the next request waits >= 10 s
 #   8. an abandoned device (the owner never approves): waits between codes
 #      grow, polls per code shrink, its load decays; SIGUSR1 (a button) gets
-#      a fresh code within the trigger cooldown
+#      a fresh code within the trigger cooldown, and so does `camera-agent
+#      pair` (the pairing UI's command), which names the daemon's pid
+#   9. (as root) `pair` refuses a vault lock held by another uid than the
+#      vault's owner (a nobody holder on root's directory, a root holder on
+#      nobody's): exit 77, and the holder got no signal (its own log); run
+#      while case 8's pair waits out the trigger cooldown
+#  10. `pair` with no agent running: exit 69, nothing sent to the cloud
 set -eu
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -252,12 +258,91 @@ scenario_retry_after_jitter() {
     test "$(printf '%s\n' "$all_drawn" | tr ' ' '\n' | grep . | sort -u | wc -l)" -ge 2
 }
 
+# --- 6b. the pairing button on an active camera: `pair` (SIGUSR2) checks
+# the session with one refresh (after the 5 s floor), where the next
+# scheduled refresh of an hour-long token is ~an hour away.
+scenario_pair_on_active() {
+  local t g
+  sleep 5  # past the refresh floor
+  t=$(now)
+  run --config "$conf" pair
+  check "6b pair on an active camera: exit 0 ($status: $(cat "$work/err"))" test "$status" = 0
+  wait_for $((15 * slack)) "the refresh pair asked for" count_ge /oauth/token refresh_token "$t" 1
+  g=$(times /oauth/token refresh_token "$t" | head -n 1 | awk -v t="$t" '{ printf "%.1f", $1 - t }')
+  check "6b pair on an active camera: one refresh checks the session (${g} s after pair)" \
+    awk_true "g <= 5 + $slack" "g=$g"
+  wait_for $((20 * slack)) "state=active" state_is active
+  check "6b pair on an active camera: the session was kept (no device grant)" \
+    test "$(count /oauth/device_authorization "" "$t")" = 0
+  check "6b the agent logged the pairing request" grep -qF 'pairing requested (SIGUSR2)' "$agent_log"
+}
+
 scenario_restart_report
 scenario_invalid_client
 scenario_rejecting_api
 scenario_refresh_slow_down
 scenario_retry_after_jitter
+scenario_pair_on_active
 stop_agent
+
+# 9. Another uid holds the vault lock: pair, run as root, must not signal
+# it. The holder flocks the directory itself (so /proc/locks names it) and
+# logs every SIGUSR2 it gets; its SIGTERM line comes after any SIGUSR2 that
+# was queued before (the lower signal is delivered first), so its log is
+# the verdict, read once it has exited.
+foreign_holder() {
+  local dir=$1 log=$2
+  shift 2
+  : >"$log"
+  chown nobody "$log"
+  "$@" /usr/bin/python3 -c '
+import fcntl, os, signal, sys
+log = open(sys.argv[2], "a", buffering=1)
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+fcntl.flock(fd, fcntl.LOCK_EX)
+signal.signal(signal.SIGUSR2, lambda *_: log.write("USR2\n"))
+def term(*_):
+    log.write("TERM\n")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, term)
+log.write("locked %d\n" % os.getpid())
+while True:
+    signal.pause()
+' "$dir" "$log" &
+  holder_pid=$!
+  wait_for 20 "the holder's lock" grep -q "^locked $holder_pid\$" "$log"
+}
+scenario_foreign_holders() {
+  if ! [ "$(id -u)" = 0 ] || ! command -v setpriv >/dev/null || ! [ -x /usr/bin/python3 ]; then
+    say "9 skipped: needs root, setpriv and /usr/bin/python3"
+    return
+  fi
+  local sec case vault holder_status
+  sec=$work/foreign
+  mkdir -p "$sec"
+  chmod 0711 "$top" "$sec"
+  for case in nobody-on-root root-on-nobody; do
+    vault=$sec/$case
+    mkdir -m 0755 "$vault"
+    printf 'server = %s\nvault_backend = file\nvault_path = %s\nstate_file = %s/state\n' "$url" "$vault" "$sec" >"$sec/$case.conf"
+    if [ "$case" = nobody-on-root ]; then
+      foreign_holder "$vault" "$sec/$case.log" setpriv --reuid nobody --regid nogroup --clear-groups
+    else
+      chown nobody "$vault"
+      foreign_holder "$vault" "$sec/$case.log" env
+    fi
+    run --config "$sec/$case.conf" pair
+    check "9 $case: pair refuses with 77 ($status: $(cat "$work/err"))" test "$status" = 77
+    check "9 $case: the refusal names the holder (pid $holder_pid)" grep -qF "pid $holder_pid holds the vault" "$work/err"
+    kill -TERM "$holder_pid"
+    set +e
+    wait "$holder_pid"
+    holder_status=$?
+    set -e
+    check "9 $case: the holder lived until told to stop, and got no SIGUSR2 ($(tr '\n' ' ' <"$sec/$case.log"))" \
+      sh -c "[ '$holder_status' = 0 ] && [ \"\$(cat '$sec/$case.log')\" = \"\$(printf 'locked %s\nTERM' '$holder_pid')\" ]"
+  done
+}
 
 # --- 7 and 8: a board whose owner never comes: device codes live 20 s.
 cloud_stop
@@ -303,7 +388,28 @@ kill -USR1 "$agent_pid"
 wait_for $((14 * slack)) "a fresh code after SIGUSR1" count_ge /oauth/device_authorization "" "$t9" 1
 g9=$(times /oauth/device_authorization "" "$t9" | head -n 1 | awk -v t="$t9" '{ printf "%.1f", $1 - t }')
 check "8 a local trigger gets a fresh code within the 10 s cooldown (${g9} s)" awk_true "g <= 10.5 + $slack" "g=$g9"
+# The pairing UI's way: `camera-agent pair` finds the daemon as the vault
+# lock's holder, and sends SIGUSR2. Right after the SIGUSR1 code, so this one waits out the
+# cooldown (the code is due 10 s after the last code request).
+t10=$(now)
+run --config "$conf" pair
+check "8 pair: exit 0 ($status: $(cat "$work/err"))" test "$status" = 0
+check "8 pair: its line names the daemon's pid $agent_pid ($(cat "$work/out"))" grep -qF "(pid $agent_pid)" "$work/out"
+scenario_foreign_holders
+wait_for $((14 * slack)) "a fresh code after pair" count_ge /oauth/device_authorization "" "$t10" 1
+g10=$(times /oauth/device_authorization "" "$t10" | head -n 1 | awk -v t="$t10" '{ printf "%.1f", $1 - t }')
+check "8 pair gets a fresh code within the 10 s cooldown (${g10} s)" awk_true "g <= 10.5 + $slack" "g=$g10"
+wait_for $((10 * slack)) "the agent's log of the pairing request" grep -qF 'pairing requested (SIGUSR2)' "$agent_log"
 stop_agent
+
+# 10. No agent running: pair says so, exits 69, and nothing reaches the cloud.
+requests_before=$(wc -l <"$cloud_dir/requests.jsonl")
+run --config "$conf" pair
+check "10 pair with no agent: exit 69 ($status)" test "$status" = 69
+check "10 pair with no agent: a clear message ($(cat "$work/err"))" \
+  grep -qF "no running camera-agent holds the vault" "$work/err"
+check "10 pair with no agent: nothing sent to the cloud" \
+  test "$(wc -l <"$cloud_dir/requests.jsonl")" = "$requests_before"
 
 say "done in $(($(date +%s) - started)) s"
 summary "liveness"

@@ -49,6 +49,8 @@ public enum AgentCLI {
     case .reauth:
       var command = ReauthCommand()
       return withConfig(invocation) { VaultAccess.run(&command, config: $0) }
+    case .pair:
+      return withConfig(invocation) { PairCommand.run(config: $0) }
     case .attest(let nonce, let audience):
       var command = AttestCommand(nonce: nonce, audience: audience)
       return withConfig(invocation) { VaultAccess.run(&command, config: $0) }

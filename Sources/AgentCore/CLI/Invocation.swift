@@ -13,6 +13,8 @@ public struct Invocation: Equatable {
     /// The daemon; `onceActive` exits 0 once active and a report was accepted.
     case run(onceActive: Bool)
     case reauth
+    /// The pairing button: SIGUSR2 to the running daemon (PairCommand).
+    case pair
     /// The factory's proof of possession; see AttestCommand.
     case attest(nonce: String, audience: String)
   }
@@ -115,6 +117,9 @@ public struct Invocation: Equatable {
     case "reauth":
       try noArguments(name, rest)
       command = .reauth
+    case "pair":
+      try noArguments(name, rest)
+      command = .pair
     case "attest":
       command = try parseAttest(rest)
     default:

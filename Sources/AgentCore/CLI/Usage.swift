@@ -37,13 +37,24 @@ public enum Usage {
                     tokens fresh, re-activates after the cloud ends the session,
                     reports after each activation and every
                     report_interval_seconds; SIGTERM/SIGINT stop, SIGHUP
-                    reloads the configuration, SIGUSR1 reports now. Logs to
+                    reloads the configuration, SIGUSR1 reports now, SIGUSR2
+                    is the pairing button (a fresh code). Logs to
                     stderr and syslog (tokens masked); runs the configured
                     hook on each state change. --once-active: exit 0 once
                     active and a report was accepted
       reauth        destroy the session (access and refresh tokens, DPoP key)
                     in the vault, keeping the identity; the next run asks the
                     owner to approve again. Sends nothing to the cloud
+      pair          the pairing button or the pairing UI (often run as root):
+                    SIGUSR2 to the running daemon, found as the holder of the
+                    vault lock (never from a pid file), through a pidfd, only
+                    if it is no more privileged than the vault (camera-agent(8)).
+                    Pairing: a fresh code within seconds, in state_file;
+                    active: one refresh checks the session. Prints the pid it
+                    asked; sends
+                    nothing to the cloud. 69: no running agent holds the vault
+                    (none runs, or its vault has no identity); 77: the holder
+                    is not the agent's user, or may not be signalled
       attest --nonce NONCE --audience URL
                     print one line: a JWS (ES256, RFC 7523 client assertion
                     shape) signed with the identity key: iss = sub = device
@@ -60,6 +71,8 @@ public enum Usage {
       --version       the same as the version command
 
     exit status: 0 success, 1 failure (message on stderr), 64 usage error,
-                 70 internal error, 73 already provisioned, 78 configuration error
+                 65 refused argument, 69 no agent to pair, 70 internal error,
+                 73 already provisioned, 75 vault busy, 77 pair refused,
+                 78 configuration error
     """
 }

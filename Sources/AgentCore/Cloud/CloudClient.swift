@@ -162,7 +162,15 @@ public struct CloudClient<Transport: HTTPTransport, Random: RandomSource, Clock:
   public mutating func report(accessToken: SecretBytes, body: [UInt8]) throws(CloudError) -> ReportOutcome {
     _ = try requireMetadata()
     let url = reportURL
-    let authorization = "DPoP " + String(decoding: accessToken.revealCopy(), as: UTF8.self)
+    // The header value must be a String (HTTPHeader): built once from one
+    // exactly sized buffer, and both zeroed when the report is done.
+    var value: [UInt8] = []
+    value.reserveCapacity(5 + accessToken.count)
+    value.append(contentsOf: Array("DPoP ".utf8))
+    accessToken.withUnsafeBytes { raw in value.append(contentsOf: raw) }
+    let authorization = String(decoding: value, as: UTF8.self)
+    SecretBytes.cleanse(value)
+    defer { SecretBytes.cleanse(authorization) }
     var retried = false
     while true {
       let proof = try makeProof(url: url, nonce: resourceServerNonce, accessToken: accessToken)
@@ -232,6 +240,9 @@ public struct CloudClient<Transport: HTTPTransport, Random: RandomSource, Clock:
     var retried = false
     while true {
       var form = FormEncoding()
+      // The body holds the refresh token (or device code) and the assertion:
+      // zeroed once this attempt is over, sent or not.
+      defer { form.wipe() }
       fields(&form)
       form.append("client_id", deviceID)
       form.append("client_assertion_type", ClientAssertion.assertionType)
@@ -308,7 +319,11 @@ public struct CloudClient<Transport: HTTPTransport, Random: RandomSource, Clock:
     }
   }
 
+  /// The tokens of a 200 answer. The body is zeroed afterwards, parsed or
+  /// not: it held them in plaintext (issue 13 item 9), and nothing reads it
+  /// again.
   private func tokens(_ response: HTTPResponse) throws(CloudError) -> TokenResponse {
+    defer { SecretBytes.cleanse(response.body) }
     do throws(OAuthMessageError) {
       return try TokenResponse.parse(response.body)
     } catch {

@@ -37,36 +37,4 @@ public enum CloudError: Error, Equatable, CustomStringConvertible {
     case .endpointMissing(let name): return "server metadata has no \(name)"
     }
   }
-
-  /// The server refused the device's credentials (refresh token, access
-  /// token, identity, device code): retrying the same request cannot help;
-  /// the session machine destroys tokens or starts a new device grant.
-  public var isCredentialRejected: Bool {
-    guard case .rejected(_, let error) = self else { return false }
-    switch error.code {
-    case .invalidGrant, .invalidToken, .invalidClient, .unauthorizedClient, .accessDenied, .expiredToken:
-      return true
-    default:
-      return false
-    }
-  }
-
-  /// How storm control treats this failure. Credential refusals are never
-  /// retried as is; `slow_down` widens the poll interval; 429 and 5xx honour
-  /// `Retry-After` (bounded by the policy); everything else (no answer, an
-  /// unusable answer, an unexpected refusal) backs off exponentially like a
-  /// network error, so nothing is ever hot-retried.
-  public var stormFailure: StormPolicy.Failure {
-    if isCredentialRejected { return .authenticationFailed }
-    switch self {
-    case .unavailable(let status, let retryAfter):
-      return status == 429
-        ? .tooManyRequests(retryAfterSeconds: retryAfter)
-        : .serverError(status: status, retryAfterSeconds: retryAfter)
-    case .rejected(_, let error) where error.code == .slowDown:
-      return .slowDown
-    default:
-      return .networkError
-    }
-  }
 }

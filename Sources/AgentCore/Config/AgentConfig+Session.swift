@@ -8,6 +8,7 @@ extension AgentConfig {
     settings.minimumLifetimeMs = settings.refreshFloorMs
     settings.reportIntervalMs = Int64(reportIntervalSeconds) * 1_000
     settings.reportJitterMs = Int64(effectiveReportJitterSeconds) * 1_000
+    settings.activationReportDelayMs = Int64(activationReportDelaySeconds) * 1_000
     settings.unattendedBaseMs = Int64(pairingBackoffBaseSeconds) * 1_000
     settings.unattendedCapMs = Int64(max(pairingBackoffCapSeconds, pairingBackoffBaseSeconds)) * 1_000
     settings.refusalBaseMs = Int64(identityRetryBaseSeconds) * 1_000

@@ -51,6 +51,8 @@ public struct AgentConfig: Equatable {
   /// interval so that a fleet does not report in step. Default: a tenth of
   /// the interval.
   public var reportJitterSeconds: Int? = nil
+  /// The report after each activation waits a random 0...this many seconds.
+  public var activationReportDelaySeconds: Int = 3_600
   /// The first request after start waits a random 0...this many ms.
   public var startupDelayMs: Int = 5_000
   /// Refreshes are at least this far apart, whatever the token lifetime.
@@ -166,6 +168,8 @@ public struct AgentConfig: Equatable {
         }
       case "report_jitter_seconds":
         reportJitterSeconds = try Self.integer(entry.value, in: 0...86_400, invalid)
+      case "activation_report_delay_seconds":
+        activationReportDelaySeconds = try Self.integer(entry.value, in: 0...86_400, invalid)
       case "startup_delay_ms":
         startupDelayMs = try Self.integer(entry.value, in: 0...600_000, invalid)
       case "refresh_floor_seconds":

@@ -53,4 +53,40 @@ public final class SecretBytes {
       if let base = raw.baseAddress { ca_cleanse(base, raw.count) }
     }
   }
+
+  /// Zeroes the buffer behind `bytes` in place, for every value that shares
+  /// it: a request or response body that held a token, once every holder is
+  /// done with it. A mutating wipe of a shared array would copy it first
+  /// (copy-on-write) and zero only the copy; this one writes through the
+  /// shared storage on purpose, so callers must not read `bytes` afterwards.
+  public static func cleanse(_ bytes: [UInt8]) {
+    bytes.withUnsafeBufferPointer { buffer in
+      if let base = buffer.baseAddress { ca_cleanse(UnsafeMutableRawPointer(mutating: base), buffer.count) }
+    }
+  }
+
+  /// The same for a `String` that had to carry a secret (an HTTP header
+  /// value): its UTF-8 storage is zeroed in place. A small string (15 bytes
+  /// or less) has no heap storage, and none is needed for a token.
+  public static func cleanse(_ string: String) {
+    _ = string.utf8.withContiguousStorageIfAvailable { buffer in
+      if let base = buffer.baseAddress { ca_cleanse(UnsafeMutableRawPointer(mutating: base), buffer.count) }
+    }
+  }
+
+  /// Appends `chunk` to `buffer`, which holds secret bytes: when the buffer
+  /// must grow, the new storage is allocated first and the old one zeroed
+  /// before it is freed, so a reallocation never leaves a partial copy in
+  /// the heap (glibc's small-chunk cache is not perturbed, main.c).
+  public static func append<C: Collection>(_ chunk: C, to buffer: inout [UInt8]) where C.Element == UInt8 {
+    let needed = buffer.count + chunk.count
+    if needed > buffer.capacity {
+      var grown: [UInt8] = []
+      grown.reserveCapacity(Swift.max(needed, 2 * buffer.capacity, 64))
+      grown.append(contentsOf: buffer)
+      cleanse(buffer)
+      buffer = grown
+    }
+    buffer.append(contentsOf: chunk)
+  }
 }

@@ -92,6 +92,9 @@ struct Daemon<Store: SlotStore> {
         case .reportNow:
           logger.info("local trigger (SIGUSR1)")
           wake = driver.feed(.trigger)
+        case .pair:
+          logger.info("pairing requested (SIGUSR2)")
+          wake = driver.feed(.pair)
         }
       }
       if timerFired || (wake.map { $0 <= driver.now() } ?? false) {

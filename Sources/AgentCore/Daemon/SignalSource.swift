@@ -8,16 +8,18 @@ enum DaemonSignal: Equatable {
   case reload
   /// SIGUSR1: send a status report now.
   case reportNow
+  /// SIGUSR2 (`camera-agent pair`, the pairing button): pair this camera.
+  case pair
 }
 
 /// The daemon's signals as readable input: a signalfd over SIGTERM, SIGINT,
-/// SIGHUP and SIGUSR1 (see `shim_daemon.h`), so the event loop waits for a
+/// SIGHUP, SIGUSR1 and SIGUSR2 (see `shim_daemon.h`), so the event loop waits for a
 /// signal and its next timer in one poll(2) and no Swift runs in a handler.
 struct SignalSource {
   let fd: Int32
 
   /// Clears whatever signal mask the parent handed down, then routes the
-  /// four signals to the descriptor.
+  /// five signals to the descriptor.
   static func open() throws(SystemError) -> SignalSource {
     let fd = ca_daemon_signals_open()
     guard fd >= 0 else { throw .last("signalfd") }
@@ -40,6 +42,8 @@ struct SignalSource {
         signals.append(.reload)
       } else if number == ca_sig_usr1() {
         signals.append(.reportNow)
+      } else if number == ca_sig_usr2() {
+        signals.append(.pair)
       }
     }
     return signals

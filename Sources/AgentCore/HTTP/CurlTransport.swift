@@ -32,9 +32,10 @@ public struct CurlTransport: HTTPTransport {
     defer { sinkPointer.release() }
 
     var headerList: UnsafeMutablePointer<curl_slist>? = nil
-    defer { curl_slist_free_all(headerList) }
+    // libcurl's copies of the header lines are zeroed before they are freed.
+    defer { ca_curl_slist_free_wiped(headerList) }
     for header in request.headers {
-      guard let appended = curl_slist_append(headerList, header.name + ": " + header.value) else {
+      guard let appended = Self.appendHeader(header, to: headerList) else {
         throw .transport(code: -1, message: "out of memory building headers")
       }
       headerList = appended
@@ -74,14 +75,10 @@ public struct CurlTransport: HTTPTransport {
       set(ca_curl_setopt_long(handle, CURLOPT_HTTPGET, 1))
     case .post:
       set(ca_curl_setopt_long(handle, CURLOPT_POST, 1))
+      // CURLOPT_POSTFIELDS (set below, around the transfer) points at the
+      // body: COPYPOSTFIELDS would make a copy of a refresh token that
+      // nobody zeroes.
       set(ca_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, Int64(request.body.count)))
-      set(
-        request.body.withUnsafeBufferPointer { body in
-          // COPYPOSTFIELDS copies, so the body's lifetime does not matter after this call.
-          ca_curl_setopt_ptr(
-            handle, CURLOPT_COPYPOSTFIELDS,
-            UnsafeMutableRawPointer(mutating: body.baseAddress ?? UnsafePointer(bitPattern: 1)!))
-        })
     }
     // Certificate dates are judged by shim_tls.h at the caller's time, never
     // by OpenSSL's own clock; the chain's validity window comes back.
@@ -91,10 +88,19 @@ public struct CurlTransport: HTTPTransport {
     defer { tlsClock.deallocate() }
     ca_tls_clock_init(tlsClock, check.seconds, check.isExact ? 1 : 0)
     if ASCII.hasPrefixIgnoringCase(request.url, "https://") { set(ca_curl_set_tls_clock(handle, tlsClock)) }
-    let code = errorBuffer.withUnsafeMutableBufferPointer { buffer -> CURLcode in
-      set(ca_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, buffer.baseAddress))
-      if setupFailed { return CURLE_FAILED_INIT }
-      return curl_easy_perform(handle)
+    // The body must outlive the transfer: libcurl reads it in place.
+    let code = request.body.withUnsafeBufferPointer { body -> CURLcode in
+      if request.method == .post {
+        set(
+          ca_curl_setopt_ptr(
+            handle, CURLOPT_POSTFIELDS,
+            UnsafeMutableRawPointer(mutating: body.baseAddress ?? UnsafePointer(bitPattern: 1)!)))
+      }
+      return errorBuffer.withUnsafeMutableBufferPointer { buffer -> CURLcode in
+        set(ca_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, buffer.baseAddress))
+        if setupFailed { return CURLE_FAILED_INIT }
+        return curl_easy_perform(handle)
+      }
     }
     if code != CURLE_OK {
       let detail = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
@@ -115,6 +121,35 @@ public struct CurlTransport: HTTPTransport {
         notBefore: tlsClock.pointee.chain_not_before, notAfter: tlsClock.pointee.chain_not_after)
     }
     return HTTPResponse(status: status, headers: sink.headers, body: sink.body, peerValidity: validity)
+  }
+
+  /// `name: value` built in one exactly sized C buffer (no `String`
+  /// concatenation, whose copies of an Authorization value would be freed
+  /// unzeroed); libcurl copies it, and the buffer is zeroed at once.
+  private static func appendHeader(
+    _ header: HTTPHeader, to list: UnsafeMutablePointer<curl_slist>?
+  ) -> UnsafeMutablePointer<curl_slist>? {
+    let name = header.name.utf8
+    let value = header.value.utf8
+    let line = UnsafeMutablePointer<CChar>.allocate(capacity: name.count + 2 + value.count + 1)
+    defer {
+      ca_cleanse(line, name.count + 2 + value.count + 1)
+      line.deallocate()
+    }
+    var index = 0
+    for byte in name {
+      line[index] = CChar(bitPattern: byte)
+      index += 1
+    }
+    line[index] = CChar(bitPattern: UInt8(ascii: ":"))
+    line[index + 1] = CChar(bitPattern: UInt8(ascii: " "))
+    index += 2
+    for byte in value {
+      line[index] = CChar(bitPattern: byte)
+      index += 1
+    }
+    line[index] = 0
+    return curl_slist_append(list, line)
   }
 
   private func checkScheme(_ url: String) throws(HTTPError) {
@@ -163,7 +198,9 @@ final class ResponseSink {
       overflowed = true
       return false
     }
-    body.append(contentsOf: chunk)
+    // A token response: grown without leaving stale partial copies
+    // (CloudClient zeroes the whole body once the tokens are out).
+    SecretBytes.append(chunk, to: &body)
     return true
   }
 

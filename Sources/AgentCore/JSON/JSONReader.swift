@@ -29,10 +29,14 @@ public struct JSONReader {
   private let limits: Limits
   private var position = 0
   private var depth = 0
+  /// Members of the outermost object whose string values are secrets.
+  private let secretKeys: [String]
+  private var secrets: [JSONSecretObject.Member] = []
 
-  private init(input: [UInt8], limits: Limits) {
+  private init(input: [UInt8], limits: Limits, secretKeys: [String] = []) {
     self.input = input
     self.limits = limits
+    self.secretKeys = secretKeys
   }
 
   /// Parses one complete JSON text.
@@ -59,6 +63,31 @@ public struct JSONReader {
       throw .wrongType("(document)", expected: .object)
     }
     return object
+  }
+
+  /// Parses an object (a token response) whose members named in
+  /// `secretMembers`, at the outermost level and when they are strings, are
+  /// decoded straight into `SecretBytes`: no `String` and no intermediate
+  /// array holds them (the decode buffer is allocated once, large enough, and
+  /// becomes the secret's storage). In `object` such a member is an empty
+  /// string; its type is still checked there.
+  public static func parseObject(
+    _ bytes: [UInt8], secretMembers: [String], limits: Limits = Limits()
+  ) throws(JSONError) -> JSONSecretObject {
+    guard bytes.count <= limits.maxBytes else { throw .tooLarge(size: bytes.count, limit: limits.maxBytes) }
+    var reader = JSONReader(input: bytes, limits: limits, secretKeys: secretMembers)
+    reader.skipWhitespace()
+    guard reader.current == UInt8(ascii: "{") else {
+      // Anything else is refused; parse it for the precise error first.
+      _ = try reader.parseValue()
+      throw .wrongType("(document)", expected: .object)
+    }
+    let object = try reader.parseObject()
+    reader.skipWhitespace()
+    guard reader.position == bytes.count else {
+      throw .syntax(offset: reader.position, expected: "end of input")
+    }
+    return JSONSecretObject(object: object, secrets: reader.secrets)
   }
 
   // MARK: - Grammar
@@ -163,7 +192,13 @@ public struct JSONReader {
       guard current == UInt8(ascii: ":") else { throw .syntax(offset: position, expected: "':'") }
       position += 1
       skipWhitespace()
-      members.append(JSONObject.Member(key: key, value: try parseValue()))
+      if depth == 1, current == UInt8(ascii: "\""), isSecretKey(key) {
+        let secret = SecretBytes(try parseStringBytes(secret: true))
+        secrets.append(JSONSecretObject.Member(key: key, value: secret))
+        members.append(JSONObject.Member(key: key, value: .string("")))
+      } else {
+        members.append(JSONObject.Member(key: key, value: try parseValue()))
+      }
       skipWhitespace()
       switch current {
       case UInt8(ascii: ","): position += 1
@@ -238,26 +273,47 @@ public struct JSONReader {
 
   // MARK: - Strings
 
+  private func isSecretKey(_ key: String) -> Bool {
+    for secretKey in secretKeys where secretKey.utf8.elementsEqual(key.utf8) { return true }
+    return false
+  }
+
   private mutating func parseString() throws(JSONError) -> String {
+    // Every byte appended is validated UTF-8, so decoding repairs nothing.
+    String(decoding: try parseStringBytes(secret: false), as: UTF8.self)
+  }
+
+  /// The decoded bytes of the string at `position`. For a secret the buffer
+  /// is reserved once for the rest of the input (a decoded string is never
+  /// longer than its text), so it never reallocates and leaves no partial
+  /// copy behind, and it is zeroed when the string turns out malformed.
+  private mutating func parseStringBytes(secret: Bool) throws(JSONError) -> [UInt8] {
     position += 1  // the opening quote
     var out: [UInt8] = []
-    while true {
-      guard let byte = current else { throw .invalidString(offset: position, reason: "unterminated string") }
-      switch byte {
-      case UInt8(ascii: "\""):
-        position += 1
-        // Every byte appended is validated UTF-8, so decoding repairs nothing.
-        return String(decoding: out, as: UTF8.self)
-      case UInt8(ascii: "\\"):
-        try parseEscape(into: &out)
-      case 0x00..<0x20:
-        throw .invalidString(offset: position, reason: "control character must be escaped")
-      case 0x20..<0x80:
-        out.append(byte)
-        position += 1
-      default:
-        try copyMultibyteScalar(into: &out)
+    if secret { out.reserveCapacity(input.count - position) }
+    do throws(JSONError) {
+      while true {
+        guard let byte = current else {
+          throw .invalidString(offset: position, reason: "unterminated string")
+        }
+        switch byte {
+        case UInt8(ascii: "\""):
+          position += 1
+          return out
+        case UInt8(ascii: "\\"):
+          try parseEscape(into: &out)
+        case 0x00..<0x20:
+          throw .invalidString(offset: position, reason: "control character must be escaped")
+        case 0x20..<0x80:
+          out.append(byte)
+          position += 1
+        default:
+          try copyMultibyteScalar(into: &out)
+        }
       }
+    } catch {
+      if secret { SecretBytes.cleanse(out) }
+      throw error
     }
   }
 

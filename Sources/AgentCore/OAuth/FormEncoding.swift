@@ -9,28 +9,39 @@
 public struct FormEncoding {
   public static let contentType = "application/x-www-form-urlencoded"
 
+  /// The body so far. It may hold a refresh token: it grows through
+  /// `SecretBytes.append` (no stale partial copy is left by a reallocation),
+  /// and the sender zeroes it with `wipe()` once the request is sent.
   public private(set) var bytes: [UInt8] = []
 
   public init() {}
 
   public mutating func append(_ name: String, _ value: String) {
-    separator()
-    Self.percentEncode(Array(name.utf8), into: &bytes)
-    bytes.append(UInt8(ascii: "="))
-    Self.percentEncode(Array(value.utf8), into: &bytes)
+    appendField(Array(name.utf8), Array(value.utf8))
   }
 
   /// A secret value (refresh token, revoked token), encoded without a plain
-  /// `String` copy of it being made.
+  /// `String` copy of it being made; the one temporary encoding is zeroed.
   public mutating func append(_ name: String, secret: SecretBytes) {
-    separator()
-    Self.percentEncode(Array(name.utf8), into: &bytes)
-    bytes.append(UInt8(ascii: "="))
-    secret.withUnsafeBytes { raw in Self.percentEncode(raw, into: &bytes) }
+    secret.withUnsafeBytes { raw in appendField(Array(name.utf8), raw) }
   }
 
-  private mutating func separator() {
-    if !bytes.isEmpty { bytes.append(UInt8(ascii: "&")) }
+  /// Zeroes the body in place (every request value sharing it included).
+  public mutating func wipe() {
+    SecretBytes.cleanse(bytes)
+    bytes = []
+  }
+
+  private mutating func appendField<V: Collection>(_ name: [UInt8], _ value: V) where V.Element == UInt8 {
+    // One allocation large enough for the field's worst case: it never grows.
+    var field: [UInt8] = []
+    field.reserveCapacity(2 + 3 * (name.count + value.count))
+    if !bytes.isEmpty { field.append(UInt8(ascii: "&")) }
+    Self.percentEncode(name, into: &field)
+    field.append(UInt8(ascii: "="))
+    Self.percentEncode(value, into: &field)
+    SecretBytes.append(field, to: &bytes)
+    SecretBytes.cleanse(field)
   }
 
   private static let hex: [UInt8] = Array("0123456789ABCDEF".utf8)

@@ -30,34 +30,37 @@ public struct TokenResponse {
   public static func parse(
     _ body: [UInt8], limits: JSONReader.Limits = JSONReader.Limits()
   ) throws(OAuthMessageError) -> TokenResponse {
-    let accessToken: String
+    // The tokens go from the body's bytes straight into SecretBytes: never
+    // a String (the caller zeroes the body itself once this returns).
+    let accessToken: SecretBytes
     let tokenType: String
     let expiresIn: Int64?
-    let refreshToken: String?
+    let refreshToken: SecretBytes?
     do throws(JSONError) {
-      let object = try JSONReader.parseObject(body, limits: limits)
-      accessToken = try object.requiredString("access_token")
-      tokenType = try object.requiredString("token_type")
-      expiresIn = try object.optionalInt("expires_in")
-      refreshToken = try object.optionalString("refresh_token")
+      let parsed = try JSONReader.parseObject(
+        body, secretMembers: ["access_token", "refresh_token"], limits: limits)
+      accessToken = try parsed.requiredSecret("access_token")
+      refreshToken = try parsed.optionalSecret("refresh_token")
+      tokenType = try parsed.object.requiredString("token_type")
+      expiresIn = try parsed.object.optionalInt("expires_in")
     } catch {
       throw .json(error)
     }
     guard ASCII.equalsIgnoringCase(tokenType, "DPoP") else {
       throw .invalidValue("token_type", reason: "'\(LogSafeText.sanitize(tokenType, limit: 32))' is not DPoP")
     }
-    guard TokenSyntax.isToken68(accessToken, maxLength: maxTokenLength) else {
+    guard accessToken.withUnsafeBytes({ TokenSyntax.isToken68(bytes: $0, maxLength: maxTokenLength) }) else {
       throw .invalidValue("access_token", reason: "empty, too long, or not token68 syntax")
     }
     if let expiresIn, expiresIn <= 0 || expiresIn > maxExpiresIn {
       throw .invalidValue("expires_in", reason: "must be 1...\(maxExpiresIn) seconds")
     }
     // RFC 6749 Appendix A.17: refresh-token = 1*VSCHAR.
-    if let refreshToken, !TokenSyntax.isVisibleASCII(refreshToken, maxLength: maxTokenLength) {
+    if let refreshToken,
+      !refreshToken.withUnsafeBytes({ TokenSyntax.isVisibleASCII(bytes: $0, maxLength: maxTokenLength) })
+    {
       throw .invalidValue("refresh_token", reason: "empty, too long, or not printable ASCII")
     }
-    return TokenResponse(
-      accessToken: SecretBytes(Array(accessToken.utf8)), expiresIn: expiresIn,
-      refreshToken: refreshToken.map { SecretBytes(Array($0.utf8)) })
+    return TokenResponse(accessToken: accessToken, expiresIn: expiresIn, refreshToken: refreshToken)
   }
 }

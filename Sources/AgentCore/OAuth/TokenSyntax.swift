@@ -6,7 +6,12 @@ public enum TokenSyntax {
   /// Non-empty, at most `maxLength` bytes, every byte a VSCHAR (%x20-7E, RFC
   /// 6749 Appendix A): no control characters, no line breaks, ASCII only.
   public static func isVisibleASCII(_ value: String, maxLength: Int) -> Bool {
-    let bytes = value.utf8
+    isVisibleASCII(bytes: value.utf8, maxLength: maxLength)
+  }
+
+  /// The same over bytes (a secret's, without a `String` copy).
+  public static func isVisibleASCII<C: Collection>(bytes: C, maxLength: Int) -> Bool
+  where C.Element == UInt8 {
     guard !bytes.isEmpty, bytes.count <= maxLength else { return false }
     for byte in bytes where byte < 0x20 || byte > 0x7e { return false }
     return true
@@ -15,7 +20,11 @@ public enum TokenSyntax {
   /// RFC 9110 §11.2 `token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
   /// "+" / "/" ) *"="`, the syntax of the credential in `Authorization: DPoP`.
   public static func isToken68(_ value: String, maxLength: Int) -> Bool {
-    let bytes = Array(value.utf8)
+    Array(value.utf8).withUnsafeBytes { isToken68(bytes: $0, maxLength: maxLength) }
+  }
+
+  /// The same over bytes (a secret's, without a `String` copy).
+  public static func isToken68(bytes: UnsafeRawBufferPointer, maxLength: Int) -> Bool {
     guard !bytes.isEmpty, bytes.count <= maxLength else { return false }
     var end = bytes.count
     while end > 0, bytes[end - 1] == UInt8(ascii: "=") { end -= 1 }

@@ -1,9 +1,9 @@
 /// The arithmetic of waiting: backoff with full jitter, `Retry-After` as a
 /// floor with jitter on top, doubling with a cap. Saturating everywhere, so
 /// no server value and no count of failures can overflow into a trap.
-enum Delays {
+public enum Delays {
   /// `base · 2^times`, at most `cap`.
-  static func doubled(_ base: Int64, times: Int, cap: Int64) -> Int64 {
+  public static func doubled(_ base: Int64, times: Int, cap: Int64) -> Int64 {
     guard base > 0 else { return 0 }
     guard times > 0 else { return min(base, cap) }
     guard times < 62 else { return cap }
@@ -13,7 +13,7 @@ enum Delays {
 
   /// Half the ceiling for sure, the other half at random: a slow retry that
   /// still never lines a fleet up.
-  static func equalJitter(_ ceiling: Int64, _ random: inout CoreRandom) -> Int64 {
+  public static func equalJitter(_ ceiling: Int64, _ random: inout CoreRandom) -> Int64 {
     let half = ceiling / 2
     return half + random.upTo(ceiling - half)
   }
@@ -23,7 +23,7 @@ enum Delays {
   /// exponential ceiling; a `Retry-After` (429, 503) is a floor with that
   /// jitter added on top, so devices refused in the same second do not
   /// come back in the same second. Never less than `minimumRetryMs`.
-  static func retry(
+  public static func retry(
     _ failure: TransientFailure, attempt: Int, settings: SessionSettings, _ random: inout CoreRandom
   ) -> Int64 {
     let storm = settings.storm
@@ -40,7 +40,7 @@ enum Delays {
     return max(settings.minimumRetryMs, floor + jitter)
   }
 
-  static func bounded(_ retryAfterMs: Int64, _ storm: StormPolicy) -> Int64 {
+  public static func bounded(_ retryAfterMs: Int64, _ storm: StormPolicy) -> Int64 {
     min(max(retryAfterMs, 0), storm.maxRetryAfterMilliseconds)
   }
 }

@@ -124,8 +124,9 @@ extension Transition {
     core.refusals = 0
     core.lastRefreshAt = now
     core.phase = .active(schedule(lifetime))
-    // A report follows each activation.
-    core.report = ReportSchedule(dueAt: now)
+    // A report follows each activation, at a random point of a window so
+    // that a fleet re-activating together does not report together.
+    core.report = ReportSchedule(dueAt: now + core.random.upTo(settings.activationReportDelayMs))
     note(.activated)
   }
 

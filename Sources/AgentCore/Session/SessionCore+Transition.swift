@@ -19,6 +19,7 @@ struct Transition {
     case .tick: service()
     case .completed(let step, let outcome): completed(step, outcome)
     case .trigger: trigger()
+    case .pair: pair()
     case .reloaded(let vault): reloaded(vault)
     case .stop: stop()
     }
@@ -129,6 +130,23 @@ struct Transition {
       startPairing(reactivation: true)
     case .booting, .starting, .unprovisioned, .identityRefused, .stopped:
       note(.triggerIgnored)
+    }
+  }
+
+  /// The pairing button: like the trigger, except on an active camera (see
+  /// `SessionInput.pair`).
+  mutating func pair() {
+    guard core.inFlight == nil else { return note(.triggerIgnored) }
+    switch core.phase {
+    case .active(var schedule):
+      // A refresh already waiting out a backoff keeps it: the button must
+      // not undo storm control.
+      guard schedule.retry == nil else { return note(.triggerIgnored) }
+      schedule.refreshAt = min(schedule.refreshAt, refreshFloor())
+      core.phase = .active(schedule)
+      service()
+    case .booting, .starting, .unprovisioned, .pairing, .reauthWait, .identityRefused, .stopped:
+      trigger()
     }
   }
 

@@ -7,9 +7,17 @@ public enum SessionInput: Equatable, Sendable {
   case tick
   /// A step the core asked for finished (its vault commit included).
   case completed(SessionStep, StepOutcome)
-  /// SIGUSR1 or `camera-agent pair`: a report now while active, a fresh
-  /// pairing code now while pairing (a button, the pairing UI).
+  /// SIGUSR1 (the SPEC's "report now"): a report now while active, a fresh
+  /// pairing code now while pairing.
   case trigger
+  /// The pairing button or the pairing UI (`camera-agent pair`, SIGUSR2):
+  /// the owner wants this camera on their account. While pairing, a fresh
+  /// code now; while active, the session is checked at the token endpoint
+  /// (a refresh, no sooner than the refresh floor) instead of a report,
+  /// because after a mass logout owners press it in crowds: one refresh
+  /// learns `invalid_grant`, where a report costs the report API a request
+  /// and then needs the same refresh.
+  case pair
   /// SIGHUP: configuration and vault read again.
   case reloaded(VaultView)
   /// SIGTERM / SIGINT.

@@ -18,6 +18,13 @@ public struct SessionSettings: Equatable, Sendable {
   /// The first request after start waits a random 0...this, so a region
   /// whose power returns at once does not reach the cloud in one second.
   public var startupDelayMs: Int64 = 5_000
+  /// The report after an activation waits a random 0...this: after a mass
+  /// logout, owners approving in a rush re-activate hundreds of cameras a
+  /// second, and reports sent the instant each one is back peaked the
+  /// report API at 2.4x its capacity in the fleet simulation. The cloud
+  /// learns of the activation from the token grant itself; the report only
+  /// confirms the firmware version and the activation time.
+  public var activationReportDelayMs: Int64 = 3_600_000
   /// Periodic report interval while active (0: off) and its random jitter.
   public var reportIntervalMs: Int64 = 21_600_000
   public var reportJitterMs: Int64 = 2_160_000

@@ -126,7 +126,8 @@ public struct SwarmRun {
         if let violation = checker.check(driver, wake: wake) { return .failure(violation) }
         if server.cutRequested || clock.time >= end { break }
         // The next thing that happens: the wake-up, or now and then a
-        // person at the camera or an operator's SIGHUP in between.
+        // person at the camera (SIGUSR1, or the pairing button) or an
+        // operator's SIGHUP in between.
         // The core's times are on the driver's corrected clock.
         let offset = driver.now() - clock.time
         var at = wake.map { $0 - offset } ?? end
@@ -144,7 +145,7 @@ public struct SwarmRun {
                   transport: SwarmCloud(server: server), random: SeededRandom(seed: UInt64(boot)),
                   clock: corrected,
                   issuer: SwarmServer.issuer, deviceID: deviceID, identityKey: identity, sessionKey: session)
-              }) : driver.feed(.trigger)
+              }) : driver.feed(poke == 1 ? .trigger : .pair)
           continue
         }
         clock.time = max(clock.time, at)
