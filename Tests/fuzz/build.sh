@@ -39,13 +39,32 @@ fi
 
 for t in "${targets[@]}"; do
   bin="$out/bin/$t"
+  # A target's oracle (oracles/TARGET.swift, optional) is its own module,
+  # built with AddressSanitizer but without libFuzzer's coverage: it checks
+  # the property and is not the code under test, so its comparisons would
+  # only cost time (see oracles/log-mask.swift).
+  oracle="$here/oracles/$t.swift"
+  oracle_link=()
+  if [ -f "$oracle" ]; then
+    olib="$out/lib/oracle-$t"
+    if [ ! -f "$olib/libOracle.a" ] || [ "$oracle" -nt "$olib/libOracle.a" ]; then
+      echo "fuzz build: $t's oracle (AddressSanitizer, no coverage)"
+      mkdir -p "$olib"
+      "$swiftc" -O -sanitize=address -parse-as-library -module-name "Oracle_${t//-/_}" -wmo \
+        -emit-module -emit-module-path "$olib/Oracle_${t//-/_}.swiftmodule" \
+        -emit-library -static -o "$olib/libOracle.a" "$oracle"
+    fi
+    oracle_link=("$olib/libOracle.a")
+  fi
   if [ -x "$bin" ] && [ "$bin" -nt "$out/lib/libAgentCore.a" ] && [ "$bin" -nt "$here/targets/$t.swift" ] \
-    && [ "$bin" -nt "$here/support/FuzzSupport.swift" ] && [ "$bin" -nt "$here/checks/FlashDecoders.swift" ]; then
+    && [ "$bin" -nt "$here/support/FuzzSupport.swift" ] && [ "$bin" -nt "$here/checks/FlashDecoders.swift" ] \
+    && { [ ! -f "$oracle" ] || [ "$bin" -nt "$out/lib/oracle-$t/libOracle.a" ]; }; then
     continue
   fi
   echo "fuzz build: $t"
   # gold warns about ASan's local symbols on every link; the warnings are noise.
-  "$swiftc" "${flags[@]}" -module-name "Fuzz_${t//-/_}" -I "$out/lib" \
+  # Archives after the sources that use them (a static link resolves in order).
+  "$swiftc" "${flags[@]}" -module-name "Fuzz_${t//-/_}" -I "$out/lib" -I "$out/lib/oracle-$t" \
     "$here/targets/$t.swift" "$here/support/FuzzSupport.swift" "$here/checks/FlashDecoders.swift" \
-    "$out/lib/libAgentCore.a" -lcurl -lcrypto -o "$bin" 2> >(grep -v "Cannot export local symbol" >&2)
+    "${oracle_link[@]}" "$out/lib/libAgentCore.a" -lcurl -lcrypto -o "$bin" 2> >(grep -v "Cannot export local symbol" >&2)
 done
