@@ -69,8 +69,19 @@ case "${1:-}" in
 esac
 
 cd "$(dirname "$0")"
-stage() { printf '\n==== %s\n' "$*"; }
+# Each stage's wall time is printed when the next begins: CI's limit is 90
+# minutes, and the log then says where they go.
 start=$(date +%s)
+stage_at=$start
+stage_name=""
+stage() {
+  local now
+  now=$(date +%s)
+  [ -z "$stage_name" ] || printf '==== (%s: %d s; %d s in all)\n' "$stage_name" $((now - stage_at)) $((now - start))
+  stage_at=$now
+  stage_name=$*
+  printf '\n==== %s\n' "$*"
+}
 
 stage "setup: Debian packages"
 cross/setup-host.sh

@@ -122,6 +122,8 @@ def main():
     put("log-mask", "query", "GET https://cloud.example/cb?code=SplxlOBeZQQYbYS6WxSbIA&state=xyz")
     put("log-mask", "json-body", '{"access_token": "tok", "n":1, "refresh_token":"8xLOxBtZp8"}')
     put("log-mask", "headers", "Authorization: DPoP abc.def\r\nDPoP: eyJ0eXAiOiJkcG9wK2p3dCJ9.e30.sig")
+    # A value opened by a percent-escaped quote (the oracle once misread it).
+    put("log-mask", "percent-quote", "GET https://cloud.example/cb?code=%22SplxlOBeZQQYbYS6WxSbIA%22&state=xyz")
     put("log-mask", "ordinary", "waiting for the owner to approve code WDJB-MJHT at https://127.0.0.1:4443/device")
 
 
