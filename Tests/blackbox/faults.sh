@@ -466,6 +466,41 @@ finish_main() {
     sh -c "[ $agent_status = 0 ] && grep -qx state=stopped '$state'"
 }
 
+# --- 12. server and config text through the CLI (issue 13, item 12)
+# The cloud answers wipe's revocation with a 302 whose Location is a
+# 10,200-byte line holding terminal escapes (OSC title, BEL, clear screen);
+# a config file names a 60 KB key with raw ESC. The CLI's stderr must hold
+# neither the control bytes nor an unbounded line, and wipe must erase
+# nothing when it could not revoke.
+clean_stderr() {
+  ! LC_ALL=C grep -q '[^[:print:]]' "$work/err" && [ "$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$work/err")" -le 1024 ]
+}
+scenario_hostile_text() {
+  local hostile applied0 gen_before longest
+  vault_status "$conf" || die "status failed"
+  gen_before=$gen
+  hostile="https://203.0.113.1/\\u001b]0;owned\\u0007\\u001b[2J$(head -c 10200 /dev/zero | tr '\0' A)"
+  applied0=$(grep -c "applied to POST /oauth/revoke" "$work/cloud.log" || true)
+  cloud_fault '{"faults": [{"path": "/oauth/revoke", "redirect": "'"$hostile"'"}]}'
+  run --config "$conf" wipe
+  check "12 the cloud answered wipe's revocation with the hostile 302" \
+    sh -c "[ \$(grep -c 'applied to POST /oauth/revoke' '$work/cloud.log') -gt $applied0 ]"
+  longest=$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$work/err")
+  check "12 wipe against a hostile 3xx: exit 1 (got $status), 'nothing was wiped'" \
+    sh -c "[ $status = 1 ] && grep -qF 'nothing was wiped' '$work/err'"
+  check "12 wipe's stderr: printable ASCII only, longest line $longest <= 1024 characters" clean_stderr
+  vault_status "$conf" || die "status failed"
+  check "12 the vault is untouched (generation $gen_before, now $gen)" test "$gen" = "$gen_before"
+  # A config key of 60 KB with raw escapes, as a hostile file would name it.
+  { printf '\033]0;owned\007\033[2J'; head -c 61440 /dev/zero | tr '\0' k; printf ' = 1\n'; } >"$work/hostile.conf"
+  cat "$conf" >>"$work/hostile.conf"
+  run --config "$work/hostile.conf" status
+  longest=$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$work/err")
+  check "12 a config naming a 60 KB key with escapes: exit 78 (got $status), with a message (longest line $longest)" \
+    sh -c "[ $status = 78 ] && [ -s '$work/err' ]"
+  check "12 that config error's stderr: printable ASCII only, no line over 1024 characters" clean_stderr
+}
+
 # --- 8. a device clock at 1970
 scenario_1970() {
   local lib dev8=cam-faults-1970 conf8=$work/agent1970.conf state8
@@ -521,6 +556,7 @@ scenario_wrong_ca
 scenario_cloud_down
 scenario_power_cut
 finish_main
+scenario_hostile_text
 scenario_1970
 
 say "took $(($(date +%s) - started)) s"
