@@ -1,32 +1,39 @@
-#!/usr/bin/env bash
-# The real board/common/S90camera-agent, as root on this host, with RUN_AS set
-# (user nobody) and a stand-in agent that attacks the supervisor from the
+#!/bin/sh
+# The real board/common/S90camera-agent, as root, with RUN_AS set (user
+# nobody on this host; on the emulated armv7 board, the board's own
+# camera-agent user, with the S90 the image installed) and a stand-in agent that attacks the supervisor from the
 # agent user's side: it plants symlinks under every name the old supervisor
 # wrote in the agent's directory (agent.log, camera-agent.pid,
 # supervisor.pid, exit, never.pid) pointing at a root-only secret and a
 # root-only script, writes the pid of an unrelated root process into the pid
 # files, floods stderr, and crashes. Checked: nothing root-owned is touched
 # (contents, mode, owner, mtime), the unrelated process survives start,
-# reload, restart and stop, the agent really ran as nobody with no_new_privs,
+# reload, restart and stop, the agent really ran as that user with no_new_privs,
 # the log stays under LOG_MAX_KB, the state directory is 2750 to the state
 # group, and exit 78 and 64 stop the supervisor with the reason logged.
 #
 # The script's directories come from its settings file
 # (CAMERA_AGENT_DEFAULTS), so everything lives in a scratch root; needs root,
-# the user nobody and group nogroup, start-stop-daemon, setpriv and setsid.
+# the user and group (INIT_TEST_USER, INIT_TEST_GROUP; default nobody and
+# nogroup), start-stop-daemon, setpriv and setsid. POSIX sh: the board runs
+# it with BusyBox's (Tests/system/board_boot.py copies it there, with
+# INIT_TEST_S90=/etc/init.d/S90camera-agent).
 set -eu
-usage="usage: Tests/packaging/init-script.sh   (as root)"
+usage="usage: [INIT_TEST_USER=U INIT_TEST_GROUP=G INIT_TEST_S90=FILE] Tests/packaging/init-script.sh   (as root)"
 case "${1:-}" in
   -h|--help) echo "$usage"; exit 0 ;;
   "") ;;
   *) echo "$usage" >&2; exit 64 ;;
 esac
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+s90=${INIT_TEST_S90:-$(cd "$(dirname "$0")/../.." && pwd)/board/common/S90camera-agent}
+user=${INIT_TEST_USER:-nobody}
+group=${INIT_TEST_GROUP:-nogroup}
 [ "$(id -u)" = 0 ] || { echo "init-script: must run as root (it tests a root init script)" >&2; exit 1; }
 for tool in start-stop-daemon setpriv setsid mkfifo; do
   command -v "$tool" >/dev/null || { echo "init-script: $tool missing" >&2; exit 1; }
 done
-id nobody >/dev/null && getent group nogroup >/dev/null
+uid=$(id -u "$user") || { echo "init-script: no user $user" >&2; exit 1; }
+grep -q "^$group:" /etc/group || { echo "init-script: no group $group" >&2; exit 1; }
 
 root=$(mktemp -d)
 victim_pid=""
@@ -38,10 +45,11 @@ cleanup() {
 trap cleanup EXIT
 chmod 0755 "$root"
 mkdir -p "$root/etc/default" "$root/etc/init.d" "$root/usr/bin" "$root/run" "$root/log" "$root/victim" "$root/sys"
-cp "$repo/board/common/S90camera-agent" "$root/etc/init.d/S90camera-agent"
+cp "$s90" "$root/etc/init.d/S90camera-agent"
 chmod 0755 "$root/etc/init.d/S90camera-agent"
 script=$root/etc/init.d/S90camera-agent
-export CAMERA_AGENT_DEFAULTS=$root/etc/default/camera-agent
+CAMERA_AGENT_DEFAULTS="$root/etc/default/camera-agent"
+export CAMERA_AGENT_DEFAULTS
 cat >"$CAMERA_AGENT_DEFAULTS" <<EOF
 CAMERA_AGENT_BIN=$root/usr/bin/camera-agent
 CONFIG=$root/etc/agent.conf
@@ -52,8 +60,8 @@ LOG=$root/log/camera-agent.log
 LOG_MAX_KB=16
 RESPAWN_DELAY=1
 STOP_TIMEOUT=10
-RUN_AS=nobody
-STATE_GROUP=nogroup
+RUN_AS=$user
+STATE_GROUP=$group
 KEY_FILE=$root/sys/huk
 EOF
 echo "mode=plant" >"$root/etc/agent.conf"
@@ -78,7 +86,7 @@ run=$root/run/camera-agent
 mode=\$(sed -n 's/^mode=//p' $root/etc/agent.conf)
 id -u >"\$run/uid"
 grep '^NoNewPrivs:' /proc/self/status | tr -d ' \t' >"\$run/nnp"
-ls -ld "\$run" >"\$run/ls"
+stat -c '%a %U %G' "\$run" >"\$run/ls"
 case "\$mode" in
   exit78) echo "config: $root/etc/agent.conf:1: unknown key 'mode'" >&2; exit 78 ;;
   exit64) echo "unknown option" >&2; exit 64 ;;
@@ -119,7 +127,7 @@ chmod 0755 "$root/usr/bin/camera-agent"
 passed=0
 failed=0
 check() {
-  local name=$1
+  name=$1
   shift
   if "$@"; then
     echo "ok    $name"
@@ -133,9 +141,9 @@ log=$root/log/camera-agent.log
 # wait_for SECONDS COMMAND...: until COMMAND succeeds (judged from files the
 # supervisor and agent write, never from a sleep).
 wait_for() {
-  local limit=$(($1 * 10))
+  limit=$(($1 * 10))
   shift
-  local n=0
+  n=0
   until "$@"; do
     n=$((n + 1))
     [ $n -lt $limit ] || return 1
@@ -148,13 +156,13 @@ count_logged() { cat "$log.1" "$log" 2>/dev/null | grep -cF -- "$1" || true; }
 check "start" sh "$script" start
 check "the crashed agent was restarted (start 2 logged)" wait_for 60 logged "starting camera-agent (start 2)"
 check "the second agent planted too" wait_for 60 sh -c "[ \"\$(cat '$root/run/camera-agent/starts' 2>/dev/null)\" = 2 ]"
-check "agent runs as nobody" grep -qx 65534 "$root/run/camera-agent/uid"
+check "agent runs as $user (uid $uid)" grep -qx "$uid" "$root/run/camera-agent/uid"
 check "agent has no_new_privs" grep -qx 'NoNewPrivs:1' "$root/run/camera-agent/nnp"
-check "agent's directory: 2750, nobody:nogroup" grep -q '^drwxr-s--- [0-9]* nobody nogroup' "$root/run/camera-agent/ls"
+check "agent's directory: 2750, $user:$group" grep -qx "2750 $user $group" "$root/run/camera-agent/ls"
 check "the supervisor's files are out of the agent's reach" grep -qx denied "$root/run/camera-agent/supervisor-files"
-check "KEY_FILE given to the agent's group, 0440" sh -c "[ \"\$(stat -c '%a %G' '$root/sys/huk')\" = '440 nogroup' ]"
+check "KEY_FILE given to the agent's group, 0440" sh -c "[ \"\$(stat -c '%a %G' '$root/sys/huk')\" = '440 $group' ]"
 check "reload" sh "$script" reload
-check "the agent got SIGHUP" wait_for 90 grep -qx hup "$root/run/camera-agent/signals"
+check "the agent got SIGHUP" wait_for 90 grep -qsx hup "$root/run/camera-agent/signals"
 status_out=$(sh "$script" status || true)
 check "status: running, and no planted file printed" sh -c "printf '%s\n' '$status_out' | grep -q 'running (pid' && ! printf '%s\n' '$status_out' | grep -q 'root secret'"
 check "restart" sh "$script" restart
