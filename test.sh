@@ -25,7 +25,8 @@
 #   8. faults through the daemon (hosted and aarch64): slow_down,
 #      access_denied, expired_token, 429, 503, connection refused, another
 #      CA, a 1970 clock, SIGKILL between token rotation and vault commit, a
-#      stolen access token, malformed/huge/mistyped responses and redirects
+#      stolen access token, malformed/huge/mistyped responses and redirects,
+#      and hostile server/config text through the CLI (wipe, status)
 #   8a. the clock (Tests/blackbox/clock.sh: hosted, aarch64, armv7): a board
 #      at 1970 with a normally dated certificate, server Dates of 9999 and
 #      1980 on a synced clock, the armv7 binary in 2038 and 2040

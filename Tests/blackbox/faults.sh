@@ -24,6 +24,10 @@
 #      with a proof from another key: all 401; the agent's own report 200
 #  11. bad token responses (malformed JSON, 10 MB, a missing member, a
 #      mistyped member, redirects): refused with a log line, vault intact
+#  12. server and config text through the CLI: `wipe` against a revocation
+#      answered with a 302 whose Location is 10,200 bytes of terminal
+#      escapes, and a config naming a 60 KB key with raw ESC: stderr
+#      printable, no line over 1,024, wipe erases nothing
 set -eu
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
