@@ -230,6 +230,19 @@ case "$FIRMWARE_VERSION_SOURCE" in
 esac
 printf '%s\n' "$BOARD" >"$ird/etc/hostname"
 
+# The test bench's stand-in for systemd's notify socket (BusyBox init has
+# none): Tests/system/notify-listener.c, built for the board with the Swift
+# toolchain's clang against the sysroot, started by rcS before the agent; the
+# agent gets NOTIFY_SOCKET through the emulated board's defaults. A real
+# board's image has neither.
+clang_bin=$(dirname "$(readlink -f "$(command -v swiftc)")")/clang
+gcclib=$(find "$sysroot/usr/lib/gcc/$MULTIARCH" -mindepth 1 -maxdepth 1 -type d | sort -V | tail -n 1)
+cpu_flags=()
+[ "$ARCH" != armv7 ] || cpu_flags=(-mfloat-abi=hard -mcpu=cortex-a7)
+"$clang_bin" --target="$MULTIARCH" --sysroot="$sysroot" "${cpu_flags[@]+"${cpu_flags[@]}"}" -O2 -Wall -Werror \
+  -fuse-ld=lld -B"$gcclib" -L"$gcclib" -o "$ird/usr/sbin/notify-listener" "$repo/Tests/system/notify-listener.c" \
+  || die "could not build Tests/system/notify-listener.c for $ARCH"
+
 # The agent, installed the Buildroot way: the package's own recipe
 # (board/buildroot/package/camera-agent/camera-agent.mk) through
 # buildroot-install.mk, whose PKG_DIR stands for Buildroot's build folder of
@@ -255,6 +268,10 @@ if [ -n "$EMU_DEFAULT_APPEND" ]; then
   printf '# Added by board/qemu/build-image.sh for the emulated board (board.conf EMU_DEFAULT_APPEND):\n%s\n' \
     "$EMU_DEFAULT_APPEND" >>"$ird/etc/default/camera-agent"
 fi
+
+# NOTIFY_SOCKET for the test bench's notify listener (built above).
+printf '# Added by board/qemu/build-image.sh for the test bench: the notify listener rcS starts.\nexport NOTIFY_SOCKET=/run/camera-agent.notify\n' \
+  >>"$ird/etc/default/camera-agent"
 
 # The owners as installed (0:0 but for the package's PERMISSIONS), read
 # under the same fakeroot when not root.
