@@ -7,7 +7,11 @@ station (board/factory/factory-provision.py: provision, register, verify,
 reload, audit line; a re-run changes nothing), activate (owner approval),
 first report, mass logout and re-activation, then a clean reboot after which
 the vault opens at the same generation and the agent is active again without
-the owner. Prints boot-to-shell and boot-to-first-report. On the armv7
+the owner; then a broken agent.conf: exit 78, the supervisor stops with the
+reason, and the fixed config starts the agent again. Also checks the install
+the Buildroot package's recipe made (users, modes, owners as camera-agent.mk
+declares) and READY=1/STATUS= at the test image's notify listener.
+Prints boot-to-shell and boot-to-first-report. On the armv7
 board also: the vault on the raw NAND partition /dev/mtd4 (nandsim with the
 board's layout), the OTP key at the board's sysfs path, the agent running as
 camera-agent with no_new_privs, and the NAND image saved at the clean
