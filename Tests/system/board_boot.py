@@ -167,8 +167,11 @@ def main(argv=None) -> int:
         agent_ids = passwd.get(agent_user, ["", "", "", ""])[2:4]
 
         # --- notify readiness (the test bench's listener stands in for systemd) ----
-        notes = wait_for(f"READY=1 at the notify listener ({NOTIFY_LOG})",
-                         lambda: "READY=1" in (t := board.sh(f"cat {NOTIFY_LOG}")[1]).splitlines() and t, 120)
+        # READY=1 comes after the vault opened, the first STATUS= with the
+        # first state published: wait for both.
+        notes = wait_for(f"READY=1 and STATUS=unprovisioned at the notify listener ({NOTIFY_LOG})",
+                         lambda: {"READY=1", "STATUS=unprovisioned"} <= set(
+                             (t := board.sh(f"cat {NOTIFY_LOG}")[1]).splitlines()) and t, 120)
         lines = notes.splitlines()
         checks.check(f"notify socket: READY=1 once, STATUS= lines with the state, from the agent running as {agent_user}",
                      lines.count("READY=1") == 1 and "STATUS=unprovisioned" in lines
