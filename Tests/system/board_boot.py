@@ -281,6 +281,7 @@ def main(argv=None) -> int:
         # --- a configuration error stops the supervisor, with the reason -----------
         log("board-boot: a broken agent.conf and 'S90camera-agent restart': the supervisor must stop, saying why")
         conf = "/etc/camera-agent/agent.conf"
+        t_conf = time.monotonic()
         mark = len(board.log_text())
 
         def since() -> str:
@@ -314,6 +315,7 @@ def main(argv=None) -> int:
                                                          .count("READY=1")) > ready_before and n, 60)
         checks.check(f"config fixed: the agent starts again, active, and says READY=1 again (once: {ready_before} -> "
                      f"{ready_after})", ready_after == ready_before + 1)
+        log(f"board-boot: the config-error round (broken, stopped, fixed, active) took {time.monotonic() - t_conf:.1f} s")
 
         # --- nothing secret in the logs or on the disk -------------------------------
         rc = board.poweroff()
