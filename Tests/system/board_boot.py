@@ -7,7 +7,11 @@ station (board/factory/factory-provision.py: provision, register, verify,
 reload, audit line; a re-run changes nothing), activate (owner approval),
 first report, mass logout and re-activation, then a clean reboot after which
 the vault opens at the same generation and the agent is active again without
-the owner. Prints boot-to-shell and boot-to-first-report. On the armv7
+the owner; then a broken agent.conf: exit 78, the supervisor stops with the
+reason, and the fixed config starts the agent again. Also checks the install
+the Buildroot package's recipe made (users, modes, owners as camera-agent.mk
+declares) and READY=1/STATUS= at the test image's notify listener.
+Prints boot-to-shell and boot-to-first-report. On the armv7
 board also: the vault on the raw NAND partition /dev/mtd4 (nandsim with the
 board's layout), the OTP key at the board's sysfs path, the agent running as
 camera-agent with no_new_privs, and the NAND image saved at the clean
@@ -21,12 +25,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 import subprocess
 import sys
 import time
 
-from systemlib import (Board, BoardDef, Cloud, Session, board_argument, factory_provision, install_signal_handlers,
-                       log, report_time, scan_for, wait_for)
+from systemlib import (REPO, Board, BoardDef, Cloud, Session, board_argument, factory_provision,
+                       install_signal_handlers, log, report_time, scan_for, wait_for)
 
 DEVICES = {"qemu-virt-aarch64": "cam-qemu-0001", "armv7-cortex-a7-camera": "cam-a7-0001"}
 
@@ -36,6 +41,40 @@ def nand_image(data_img) -> bytes:
     (nand/vault.img in the ext4 image; e2fsprogs' debugfs reads it)."""
     out = subprocess.run(["debugfs", "-R", "cat /nand/vault.img", str(data_img)], capture_output=True)
     return out.stdout if out.returncode == 0 else b""
+
+
+PACKAGE_MK = REPO / "board" / "buildroot" / "package" / "camera-agent" / "camera-agent.mk"
+NOTIFY_LOG = "/run/camera-agent.notify.log"
+S90 = "/etc/init.d/S90camera-agent"
+
+
+def package_declares() -> tuple[list[list[str]], dict[str, tuple[int, str, str]]]:
+    """What camera-agent.mk declares: its users table (mkusers fields, one
+    list a line) and, per installed path, (mode, owner, group): the modes of
+    its INSTALL lines (root's, as Buildroot makes every file 0:0), then its
+    PERMISSIONS table (makedevs) over them."""
+    text = PACKAGE_MK.read_text()
+
+    def block(name: str) -> str:
+        m = re.search(rf"^define {name}\n(.*?)^endef", text, re.S | re.M)
+        if m is None:
+            raise SystemExit(f"board-boot: no {name} in {PACKAGE_MK}")
+        return m.group(1)
+
+    users = [ln.split() for ln in block("CAMERA_AGENT_USERS").splitlines() if ln.strip()]
+    files: dict[str, tuple[int, str, str]] = {}
+    for name in ("CAMERA_AGENT_INSTALL_TARGET_CMDS", "CAMERA_AGENT_INSTALL_INIT_SYSV"):
+        for m in re.finditer(r"-m (\d+)\s+(?:\S+\s+)?\$\(TARGET_DIR\)([^\s)]+)", block(name).replace("\\\n", " ")):
+            files[m.group(2)] = (int(m.group(1), 8), "root", "root")
+    for ln in block("CAMERA_AGENT_PERMISSIONS").splitlines():
+        f = ln.split()
+        if f:
+            files[f[0]] = (int(f[2], 8), f[3], f[4])
+    return users, files
+
+
+def passwd_entries(text: str) -> dict[str, list[str]]:
+    return {f[0]: f for f in (ln.split(":") for ln in text.splitlines()) if len(f) >= 4}
 
 
 def main(argv=None) -> int:
@@ -98,10 +137,45 @@ def main(argv=None) -> int:
                          board.sh("grep -c '^mtd[0-5]:' /proc/mtd; cat /sys/class/mtd/mtd4/offset")[1].split()
                          == ["6", str(bdef.vault_first_block() * bdef.erase_kib * 1024)])
             checks.check(f"{bdef.vault_path} is root:camera-agent 0660 (the board's mdev.conf); the key root:camera-agent 0440",
-                         board.sh(f"stat -c '%a %u %g' {bdef.vault_path} {bdef.key_path}")[1].split()
-                         == ["660", "0", "100", "440", "0", "100"])
+                         board.sh(f"stat -c '%a %U %G' {bdef.vault_path} {bdef.key_path}")[1].split()
+                         == ["660", "root", "camera-agent", "440", "root", "camera-agent"])
             checks.check("mdev -s kept /dev/null, /dev/zero and /dev/urandom 0666 (usable by the unprivileged agent)",
                          board.sh("stat -c %a /dev/null /dev/zero /dev/urandom")[1].split() == ["666"] * 3)
+        # --- installed the Buildroot way (board/qemu/buildroot-install.mk ran ------
+        # --- camera-agent.mk's recipe, mkusers and makedevs) ------------------------
+        users, files = package_declares()
+        rc_pw, pw_text = board.sh("cat /etc/passwd; echo ---; cat /etc/group")
+        passwd = passwd_entries(pw_text.partition("---")[0])
+        groups = passwd_entries(pw_text.partition("---")[2])
+        for u in users:
+            name_u, group_u, extra = u[0], u[2], ([] if u[7] == "-" else u[7].split(","))
+            if name_u != "-":
+                e = passwd.get(name_u, [])
+                checks.check(f"user {name_u} (camera-agent.mk USERS) exists, a system uid (100-999), "
+                             f"primary group {group_u}",
+                             rc_pw == 0 and len(e) == 7 and 100 <= int(e[2]) <= 999
+                             and group_u in groups and groups[group_u][2] == e[3], str(e))
+            for g in [group_u] + extra:
+                checks.check(f"group {g} (camera-agent.mk USERS) exists, a system gid",
+                             g in groups and 100 <= int(groups[g][2]) <= 999, str(groups.get(g)))
+        rc_st, st_text = board.sh("stat -c '%n %a %U %G' " + " ".join(sorted(files)))
+        seen = {f[0]: (int(f[1], 8), f[2], f[3]) for f in (ln.split() for ln in st_text.splitlines()) if len(f) == 4}
+        for path, want in sorted(files.items()):
+            checks.check(f"{path}: mode {want[0]:o}, {want[1]}:{want[2]} (camera-agent.mk)",
+                         rc_st == 0 and seen.get(path) == want, str(seen.get(path)))
+        agent_user = bdef.run_as or "root"
+        agent_ids = passwd.get(agent_user, ["", "", "", ""])[2:4]
+
+        # --- notify readiness (the test bench's listener stands in for systemd) ----
+        # READY=1 comes after the vault opened, the first STATUS= with the
+        # first state published: wait for both.
+        notes = wait_for(f"READY=1 and STATUS=unprovisioned at the notify listener ({NOTIFY_LOG})",
+                         lambda: {"READY=1", "STATUS=unprovisioned"} <= set(
+                             (t := board.sh(f"cat {NOTIFY_LOG}")[1]).splitlines()) and t, 120)
+        lines = notes.splitlines()
+        checks.check(f"notify socket: READY=1 once, STATUS= lines with the state, from the agent running as {agent_user}",
+                     lines.count("READY=1") == 1 and "STATUS=unprovisioned" in lines
+                     and all(re.fullmatch(r"(READY=1|STOPPING=1|STATUS=[a-z_]{1,32})", ln) for ln in lines), notes)
         wait_for("the agent to report 'not provisioned'", lambda: "not provisioned" in board.log_text(), 120)
         checks.check("unprovisioned agent waits: state=unprovisioned",
                      board.agent_state().get("state") == "unprovisioned")
@@ -110,8 +184,10 @@ def main(argv=None) -> int:
         if bdef.run_as:
             rc_p, proc = board.sh("grep -E '^(Uid|Gid|NoNewPrivs|CapEff):' /proc/$(pidof camera-agent | cut -d' ' -f1)/status")
             fields = {ln.split(":")[0]: ln.split(":", 1)[1].split() for ln in proc.splitlines() if ":" in ln}
-            checks.check(f"the agent runs as {bdef.run_as} (uid 100), no_new_privs, no capabilities",
-                         rc_p == 0 and fields.get("Uid") == ["100"] * 4 and fields.get("Gid") == ["100"] * 4
+            checks.check(f"the agent runs as {bdef.run_as} (uid:gid {':'.join(agent_ids)} from /etc/passwd), "
+                         "no_new_privs, no capabilities",
+                         rc_p == 0 and len(agent_ids) == 2 and all(agent_ids)
+                         and fields.get("Uid") == [agent_ids[0]] * 4 and fields.get("Gid") == [agent_ids[1]] * 4
                          and fields.get("NoNewPrivs") == ["1"] and fields.get("CapEff") == ["0000000000000000"], proc)
 
         # --- the factory station over the serial console (its after_provision ------
@@ -201,6 +277,45 @@ def main(argv=None) -> int:
                 time.sleep(0.3)
             checks.check("boot 2 at 1970 again: the clock was corrected from the cloud's Date, from the vault's floor",
                          "(system clock 1970-" in board.log_text())
+
+        # --- a configuration error stops the supervisor, with the reason -----------
+        log("board-boot: a broken agent.conf and 'S90camera-agent restart': the supervisor must stop, saying why")
+        conf = "/etc/camera-agent/agent.conf"
+        t_conf = time.monotonic()
+        mark = len(board.log_text())
+
+        def since() -> str:
+            return board.log_text()[mark:]
+        rc_w = board.sh(f"cp {conf} /run/agent.conf.good && echo 'no_such_key = 1' >>{conf}")[0]
+        board.sh(f"{S90} restart", timeout=60)
+        line78 = wait_for("the supervisor's 'exited 78' line",
+                          lambda: re.search(r"^\[([0-9.]+)\] camera-agent supervisor: camera-agent exited 78 .*$",
+                                            since(), re.M), 60)
+        wait_for("the supervisor to end", lambda: board.sh("ps | grep -c '[S]90camera-agent supervise'")[1].strip() == "0", 30)
+        # A generous window on the board's own clock: two respawn delays (5 s)
+        # after the exit, in which a restarting supervisor would have logged a
+        # second start.
+        wait_for("two respawn delays after the exit (board uptime)",
+                 lambda: float(board.sh("cut -d' ' -f1 /proc/uptime")[1] or 0) > float(line78.group(1)) + 12, 30, every=1)
+        text = since()
+        starts = re.findall(r"camera-agent supervisor: starting camera-agent \(start \d+\)", text)
+        checks.check("config error: the agent said why (unknown key 'no_such_key') and exited 78; the supervisor "
+                     "logged the reason and ended after one start (no restart loop)",
+                     rc_w == 0 and "unknown key 'no_such_key'" in text and len(starts) == 1
+                     and "configuration error in /etc/camera-agent/agent.conf" in line78.group(0)
+                     and "not restarting" in line78.group(0) and "restarting in" not in text
+                     and board.sh(f"{S90} status")[0] == 3, text[-600:])
+        ready_before = board.sh(f"cat {NOTIFY_LOG}")[1].splitlines().count("READY=1")
+        board.sh(f"cp /run/agent.conf.good {conf} && {S90} start", timeout=60)
+        wait_for("the agent to start again with the fixed config",
+                 lambda: len(re.findall(r"starting camera-agent \(start 1\)", since())) == 2
+                 and board.sh(f"{S90} status")[0] == 0, 60)
+        wait_for("state=active after the config was fixed", lambda: board.agent_state().get("state") == "active", 60)
+        ready_after = wait_for("a new READY=1", lambda: (n := board.sh(f"cat {NOTIFY_LOG}")[1].splitlines()
+                                                         .count("READY=1")) > ready_before and n, 60)
+        checks.check(f"config fixed: the agent starts again, active, and says READY=1 again (once: {ready_before} -> "
+                     f"{ready_after})", ready_after == ready_before + 1)
+        log(f"board-boot: the config-error round (broken, stopped, fixed, active) took {time.monotonic() - t_conf:.1f} s")
 
         # --- nothing secret in the logs or on the disk -------------------------------
         rc = board.poweroff()

@@ -177,9 +177,8 @@ if [ -n "$EXTRA_MODULES" ]; then
   say "modules loaded by the board's init: $EXTRA_MODULES"
 fi
 
-# The binary, the loader, and each shared library it needs (NEEDED, recursively).
-cp "$binary" "$ird/usr/bin/camera-agent"
-chmod 0755 "$ird/usr/bin/camera-agent"
+# The loader and each shared library the binary needs (NEEDED, recursively);
+# the binary itself is installed by the Buildroot package's recipe below.
 cp -L "$sysroot$LOADER" "$ird$LOADER"
 declare -A seen=()
 libs=()
@@ -206,22 +205,17 @@ lib_bytes=$((lib_bytes + $(stat -c %s "$ird$LOADER")))
 say "shared libraries (${#libs[@]} + loader, $((lib_bytes / 1024)) KiB): $(printf '%s\n' "${libs[@]}" | sort | tr '\n' ' ')"
 say "camera-agent: $(stat -c %s "$binary") bytes"
 
-# Board files: the shared rootfs, then the board's own (its init hook,
-# passwd/group), then the board definition's installed files.
+# Board files: the shared rootfs (with the skeleton's passwd, group and
+# shadow, root only, as Buildroot's skeleton), then the board's own (its
+# storage and key init), then the board definition's files.
 cp -R "$here/rootfs/." "$ird/"
 cp -R "$emu/rootfs/." "$ird/"
-cp "$repo/board/common/S90camera-agent" "$ird/etc/init.d/S90camera-agent"
-cp "$bdir/camera-agent.default" "$ird/etc/default/camera-agent"
-if [ -n "$EMU_DEFAULT_APPEND" ]; then
-  printf '# Added by board/qemu/build-image.sh for the emulated board (board.conf EMU_DEFAULT_APPEND):\n%s\n' \
-    "$EMU_DEFAULT_APPEND" >>"$ird/etc/default/camera-agent"
-fi
+chmod 0600 "$ird/etc/shadow"
 [ ! -e "$bdir/mdev.conf" ] || cp "$bdir/mdev.conf" "$ird/etc/board-mdev.conf"
 cp "$bdir/board.conf" "$ird/etc/board.conf"
 chmod 0755 "$ird"/etc/init.d/* "$ird/usr/share/udhcpc/default.script"
-cp "$emu/agent.conf" "$ird/etc/camera-agent/agent.conf"
 cp "$ca" "$ird/etc/camera-agent/ca.pem"
-chmod 0644 "$ird/etc/camera-agent/agent.conf" "$ird/etc/camera-agent/ca.pem" "$ird/etc/board.conf"
+chmod 0644 "$ird/etc/camera-agent/ca.pem" "$ird/etc/board.conf"
 printf 'NAME="CamOS"\nID=camos\nPRETTY_NAME="CamOS %s (%s)"\nVERSION_ID=%s\n' \
   "$version_id" "$BOARD" "$version_id" >"$ird/etc/os-release"
 # A vendor key=value firmware file when the board reads its version from one.
@@ -236,7 +230,54 @@ case "$FIRMWARE_VERSION_SOURCE" in
 esac
 printf '%s\n' "$BOARD" >"$ird/etc/hostname"
 
-(cd "$ird" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9 >"$work/initrd.gz")
+# The test bench's stand-in for systemd's notify socket (BusyBox init has
+# none): Tests/system/notify-listener.c, built for the board with the Swift
+# toolchain's clang against the sysroot, started by rcS before the agent; the
+# agent gets NOTIFY_SOCKET through the emulated board's defaults. A real
+# board's image has neither.
+clang_bin=$(dirname "$(readlink -f "$(command -v swiftc)")")/clang
+gcclib=$(find "$sysroot/usr/lib/gcc/$MULTIARCH" -mindepth 1 -maxdepth 1 -type d | sort -V | tail -n 1)
+cpu_flags=()
+[ "$ARCH" != armv7 ] || cpu_flags=(-mfloat-abi=hard -mcpu=cortex-a7)
+"$clang_bin" --target="$MULTIARCH" --sysroot="$sysroot" "${cpu_flags[@]+"${cpu_flags[@]}"}" -O2 -Wall -Werror \
+  -fuse-ld=lld -B"$gcclib" -L"$gcclib" -o "$ird/usr/sbin/notify-listener" "$repo/Tests/system/notify-listener.c" \
+  || die "could not build Tests/system/notify-listener.c for $ARCH"
+
+# The agent, installed the Buildroot way: the package's own recipe
+# (board/buildroot/package/camera-agent/camera-agent.mk) through
+# buildroot-install.mk, whose PKG_DIR stands for Buildroot's build folder of
+# the package ($(@D): the binary in out/ARCH/, the project's board/). It
+# installs the binary, agent.conf (the emulated board's), the board's
+# /etc/default/camera-agent, S90camera-agent, /var/lib/camera-agent and the
+# man page, makes every file 0:0, creates the package's users with
+# Buildroot's mkusers and applies its permissions with Buildroot's makedevs.
+# Not root: under fakeroot, as Buildroot does, kept for the cpio below.
+pkg=$work/camera-agent-pkg
+mkdir -p "$pkg/out/$ARCH" "$work/br"
+ln -s "$(readlink -f "$binary")" "$pkg/out/$ARCH/camera-agent"
+ln -s "$repo/board" "$pkg/board"
+fakeroot=()
+[ "$(id -u)" = 0 ] || fakeroot=(fakeroot -s "$work/fakeroot.state" --)
+if ! "${fakeroot[@]}" make -s -f "$here/buildroot-install.mk" REPO="$repo" BOARD="$BOARD" ARCH="$ARCH" \
+  TARGET_DIR="$ird" PKG_DIR="$pkg" WORK="$work/br" CAMERA_AGENT_CONF="$emu/agent.conf" >"$work/br/install.log" 2>&1; then
+  cat "$work/br/install.log" >&2
+  die "the Buildroot package's install (board/qemu/buildroot-install.mk) failed"
+fi
+say "installed by camera-agent.mk (buildroot-install.mk): users $(sed -n 's/^\([^:]*\):x:\([0-9]*\):\([0-9]*\):.*/\1=\2:\3/p' "$ird/etc/passwd" | tr '\n' ' ')"
+if [ -n "$EMU_DEFAULT_APPEND" ]; then
+  printf '# Added by board/qemu/build-image.sh for the emulated board (board.conf EMU_DEFAULT_APPEND):\n%s\n' \
+    "$EMU_DEFAULT_APPEND" >>"$ird/etc/default/camera-agent"
+fi
+
+# NOTIFY_SOCKET for the test bench's notify listener (built above).
+printf '# Added by board/qemu/build-image.sh for the test bench: the notify listener rcS starts.\nexport NOTIFY_SOCKET=/run/camera-agent.notify\n' \
+  >>"$ird/etc/default/camera-agent"
+
+# The owners as installed (0:0 but for the package's PERMISSIONS), read
+# under the same fakeroot when not root.
+fakeroot=()
+[ "$(id -u)" = 0 ] || fakeroot=(fakeroot -i "$work/fakeroot.state" --)
+(cd "$ird" && find . | LC_ALL=C sort | "${fakeroot[@]}" cpio -o -H newc --quiet | gzip -9 >"$work/initrd.gz")
 mv "$work/initrd.gz" "$out/initrd.gz"
 cp "$kernel" "$out/vmlinuz"
 say "initramfs: $out/initrd.gz $(stat -c %s "$out/initrd.gz") bytes ($(du -sk "$ird" | cut -f1) KiB unpacked); kernel: $out/vmlinuz $(stat -c %s "$out/vmlinuz") bytes"
