@@ -160,7 +160,10 @@ check "agent runs as $user (uid $uid)" grep -qx "$uid" "$root/run/camera-agent/u
 check "agent has no_new_privs" grep -qx 'NoNewPrivs:1' "$root/run/camera-agent/nnp"
 check "agent's directory: 2750, $user:$group" grep -qx "2750 $user $group" "$root/run/camera-agent/ls"
 check "the supervisor's files are out of the agent's reach" grep -qx denied "$root/run/camera-agent/supervisor-files"
-check "KEY_FILE given to the agent's group, 0440" sh -c "[ \"\$(stat -c '%a %G' '$root/sys/huk')\" = '440 $group' ]"
+# The key goes to the agent user's own group (S90: id -gn RUN_AS), which is
+# not STATE_GROUP on a board (camera-agent vs camera-pairing).
+agent_group=$(id -gn "$user")
+check "KEY_FILE given to the agent's group ($agent_group), 0440" sh -c "[ \"\$(stat -c '%a %G' '$root/sys/huk')\" = '440 $agent_group' ]"
 check "reload" sh "$script" reload
 check "the agent got SIGHUP" wait_for 90 grep -qsx hup "$root/run/camera-agent/signals"
 status_out=$(sh "$script" status || true)

@@ -23,6 +23,7 @@ agent judges it at its time floor and takes the time from the cloud's Date.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import re
@@ -316,6 +317,31 @@ def main(argv=None) -> int:
         checks.check(f"config fixed: the agent starts again, active, and says READY=1 again (once: {ready_before} -> "
                      f"{ready_after})", ready_after == ready_before + 1)
         log(f"board-boot: the config-error round (broken, stopped, fixed, active) took {time.monotonic() - t_conf:.1f} s")
+
+        # --- the init script against a hostile agent user, on the board (issue 13) ----
+        if bdef.run_as:
+            # Tests/packaging/init-script.sh, the same file the host runs, with
+            # the S90 this image installed, BusyBox's sh and applets, and the
+            # board's own RUN_AS user and STATE_GROUP; scratch files under /run.
+            log("board-boot: init-script.sh on the board: the installed S90 against a stand-in agent planting symlinks")
+            script = (REPO / "Tests" / "packaging" / "init-script.sh").read_bytes()
+            b64 = base64.b64encode(script).decode("ascii")
+            board.sh("rm -f /run/init-script.b64 /run/init-script.sh")
+            for i in range(0, len(b64), 512):
+                board.sh(f"printf '%s' '{b64[i:i + 512]}' >>/run/init-script.b64")
+            copied = board.sh("base64 -d /run/init-script.b64 >/run/init-script.sh && sha256sum /run/init-script.sh")[1]
+            copied_ok = copied.split()[:1] == [hashlib.sha256(script).hexdigest()]
+            rc_i, out_i = board.sh(f". /etc/default/camera-agent && TMPDIR=/run INIT_TEST_USER=\"$RUN_AS\" "
+                                   f"INIT_TEST_GROUP=\"$STATE_GROUP\" INIT_TEST_S90={S90} sh /run/init-script.sh",
+                                   timeout=300)
+            counts = re.search(r"^init-script: (\d+) passed, (\d+) failed$", out_i, re.M)
+            checks.check(f"the installed S90 with RUN_AS={bdef.run_as}, against a stand-in agent planting symlinks and "
+                         f"pid files: nothing root-owned touched, an unrelated root process never signalled, log bounded, "
+                         f"exit 78/64 stop it ({counts.group(1) + ' passed, ' + counts.group(2) + ' failed' if counts else 'no summary'})",
+                         copied_ok and rc_i == 0 and counts is not None and counts.group(2) == "0"
+                         and int(counts.group(1)) >= 26, out_i[-1500:])
+            checks.check("the board's own agent kept running through it (S90 status 0, state=active)",
+                         board.sh(f"{S90} status")[0] == 0 and board.agent_state().get("state") == "active")
 
         # --- nothing secret in the logs or on the disk -------------------------------
         rc = board.poweroff()
