@@ -43,8 +43,10 @@ Environment (for a vendor's own sysroot, e.g. a Buildroot or Yocto SDK):
                                       sections  Swift -function-sections, C -ffunction-sections
                                                 -fdata-sections (SwiftPM links with --gc-sections)
                                       icf       lld --icf=all (identical code folded)
-                                      lldopt    lld -O2 (string tail merging)
-                                      relr      -z pack-relative-relocs (DT_RELR, glibc >= 2.36)
+                                      lldopt    lld -O2 (string tail merging; measured: 0 B)
+                                      relr      -z pack-relative-relocs (DT_RELR): only when
+                                                the sysroot's libc.so.6 defines GLIBC_ABI_DT_RELR
+                                                (glibc >= 2.36), which the binary then requires
                                       thumb     armv7 only: Thumb-2 (-mthumb, Swift and C)
                                       lto       swift build --experimental-lto-mode full
   SOURCE_DATE_EPOCH                 the build's time (seconds since 1970) for the agent's
@@ -62,7 +64,7 @@ die() { echo "build.sh: error: $*" >&2; exit 1; }
 # The size levers kept (issue 14): each measured alone and together, and kept
 # only because the binaries still pass selftest, the vault, handshake and
 # clock suites under qemu. The README's size table gives the figures.
-default_levers="sections icf lldopt relr thumb"
+default_levers="sections icf relr thumb"
 levers=" ${SIZE_LEVERS:-$default_levers} "
 for l in $levers; do
     case "$l" in
@@ -72,11 +74,32 @@ for l in $levers; do
 done
 lever() { case "$levers" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
-# Linker options of the levers, as swiftc arguments.
+# Whether the libc.so.6 in one of the folders defines GLIBC_ABI_DT_RELR: a
+# loader older than glibc 2.36 ignores DT_RELR and would run the binary with
+# its pointers unrelocated. With the definition present, lld makes the binary
+# require that version, so such a loader refuses it by name instead.
+libc_has_relr() {
+    local d
+    for d in "$@"; do
+        if [ -f "$d/libc.so.6" ]; then
+            "$readelf" -V "$d/libc.so.6" 2>/dev/null | grep -q 'Name: GLIBC_ABI_DT_RELR'
+            return
+        fi
+    done
+    return 1
+}
+
+# Linker options of the levers, as swiftc arguments. args: libc folders.
 lever_link_flags() {
     if lever icf; then printf '%s\n' -Xlinker --icf=all; fi
     if lever lldopt; then printf '%s\n' -Xlinker -O2; fi
-    if lever relr; then printf '%s\n' -Xlinker -z -Xlinker pack-relative-relocs; fi
+    if lever relr; then
+        if libc_has_relr "$@"; then
+            printf '%s\n' -Xlinker -z -Xlinker pack-relative-relocs
+        else
+            echo "build.sh: note: no GLIBC_ABI_DT_RELR in the libc.so.6 of $*: linking without RELR" >&2
+        fi
+    fi
     return 0
 }
 
@@ -117,6 +140,8 @@ swift="$bindir/swift"
 [ -x "$swift" ] || die "no 'swift' next to $swiftc_path"
 lld="$bindir/ld.lld"
 [ -x "$lld" ] || die "no ld.lld in $bindir (the toolchain's linker is needed for ARM targets)"
+readelf=$(command -v readelf || command -v llvm-readelf || true)
+[ -n "$readelf" ] || die "no readelf or llvm-readelf on PATH (binutils)"
 objcopy="$bindir/llvm-objcopy"
 [ -x "$objcopy" ] || objcopy=$(command -v llvm-objcopy || true)
 [ -n "$objcopy" ] || die "no llvm-objcopy in $bindir or on PATH"
@@ -210,7 +235,7 @@ arm_toolset() {
     # The link map feeds the size report.
     swiftflags+=(-Xlinker "-Map=$map_path")
     local f
-    while IFS= read -r f; do swiftflags+=("$f"); done < <(lever_link_flags)
+    while IFS= read -r f; do swiftflags+=("$f"); done < <(lever_link_flags "${libdirs[@]}")
 
     local out="$toolset_dir/$name.json"
     {
@@ -232,12 +257,16 @@ x86_64_toolset() {
     fi
     # lld, as on ARM: the same map format for the size report, and the levers.
     local link=(-use-ld=lld -Xlinker "$tables" -Xlinker "-Map=$map_path")
-    while IFS= read -r f; do link+=("$f"); done < <(lever_link_flags)
+    while IFS= read -r f; do link+=("$f"); done < <(lever_link_flags /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu /lib64)
     {
         printf '{\n    "schemaVersion": "1.0",\n'
-        printf '    "swiftCompiler": {\n        "extraCLIOptions": %s\n    },\n' \
+        printf '    "swiftCompiler": {\n        "extraCLIOptions": %s\n    }' \
             "$(json_list -enable-experimental-feature Embedded -Osize "${xcc[@]}" "${link[@]}")"
-        printf '    "cCompiler": {\n        "extraCLIOptions": %s\n    }\n}\n' "$(json_list "${cc[@]}")"
+        # SwiftPM refuses a tool with an empty option list.
+        if [ ${#cc[@]} -gt 0 ]; then
+            printf ',\n    "cCompiler": {\n        "extraCLIOptions": %s\n    }' "$(json_list "${cc[@]}")"
+        fi
+        printf '\n}\n'
     } > "$out"
     echo "$out"
 }
@@ -338,6 +367,12 @@ build_one() {
         if [ "$t" = armv7 ] && ! readelf -A "$outdir/$product" | grep -q 'Tag_ABI_VFP_args: VFP registers'; then
             die "armv7: binary is not hard-float (no 'Tag_ABI_VFP_args: VFP registers'): it would break on armhf glibc"
         fi
+    fi
+    # A packed-relocation binary must name the glibc version that applies
+    # them (see libc_has_relr).
+    if "$readelf" -d "$outdir/$product" | grep -q '(RELR)' \
+            && ! "$readelf" -V "$outdir/$product" | grep -q 'GLIBC_ABI_DT_RELR'; then
+        die "$t: the binary has DT_RELR but does not require GLIBC_ABI_DT_RELR: an older loader would run it unrelocated"
     fi
     if [ "$t" = armv7 ]; then
         # The importer must have bound glibc's 64-bit time entry points; a

@@ -109,7 +109,8 @@ awk -v target="$target" -v top="$top" -v folders="$folders" '
         }
         if ($5 ~ /^\./ && NF == 5) {
             # An output section: allocated ones have a non-zero address.
-            alloc = (hex($1) != 0)
+            # NOBITS ones (.bss, .tbss, the RELRO padding) take no file bytes.
+            alloc = (hex($1) != 0) && $5 !~ /^\.(bss|tbss|sbss|relro_padding)/
             if (alloc) sect[$5] += size
         }
     }
