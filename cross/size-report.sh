@@ -82,7 +82,7 @@ awk -v target="$target" -v top="$top" -v folders="$folders" '
     function component(file,   base, n, parts) {
         if (file ~ /^<internal>/) return "linker (dynsym, dynstr, relocations, PLT/GOT, eh_frame_hdr)"
         if (file ~ /libswiftUnicodeDataTables\.a/) return "Embedded Swift Unicode tables"
-        if (file ~ /lto\.tmp|ld-temp\.o/) return "LTO output"
+        if (file ~ /lto\.tmp|ld-temp\.o|\.lto\.o$/) return "LTO output (all Swift and C objects, merged)"
         if (file ~ /crt[^\/]*\.o$|libgcc|libc_nonshared|Scrt1|crti|crtn/) return "C runtime (crt, libgcc, libc_nonshared)"
         n = split(file, parts, "/"); base = parts[n]
         if (file ~ /\/AgentCore\.build\//) {
