@@ -48,6 +48,8 @@ Environment (for a vendor's own sysroot, e.g. a Buildroot or Yocto SDK):
                                                 the sysroot's libc.so.6 defines GLIBC_ABI_DT_RELR
                                                 (glibc >= 2.36), which the binary then requires
                                       thumb     armv7 only: Thumb-2 (-mthumb, Swift and C)
+                                      outline   armv7 only: LLVM's machine outliner for Swift
+                                                (aarch64 has it on by default at -Osize)
                                       lto       swift build --experimental-lto-mode full
   SOURCE_DATE_EPOCH                 the build's time (seconds since 1970) for the agent's
                                     time floor and 'version'; default: the commit time of
@@ -64,11 +66,11 @@ die() { echo "build.sh: error: $*" >&2; exit 1; }
 # The size levers kept (issue 14): each measured alone and together, and kept
 # only because the binaries still pass selftest, the vault, handshake and
 # clock suites under qemu. The README's size table gives the figures.
-default_levers="sections icf relr thumb"
+default_levers="sections icf relr thumb outline"
 levers=" ${SIZE_LEVERS:-$default_levers} "
 for l in $levers; do
     case "$l" in
-        sections|icf|lldopt|relr|thumb|lto|none) ;;
+        sections|icf|lldopt|relr|thumb|outline|lto|none) ;;
         *) echo "build.sh: error: SIZE_LEVERS: unknown lever '$l' (see --help)" >&2; exit 64 ;;
     esac
 done
@@ -211,6 +213,9 @@ arm_toolset() {
         # -function-sections also gives Swift's globals their own sections.
         swiftflags+=(-Xfrontend -function-sections)
         cflags+=(-ffunction-sections -fdata-sections)
+    fi
+    if [ "$name" = armv7 ] && lever outline; then
+        swiftflags+=(-Xllvm -enable-machine-outliner)
     fi
     for d in "${inc[@]}"; do
         swiftflags+=(-Xcc -isystem -Xcc "$d")
