@@ -309,8 +309,9 @@ build_one() {
     start=$(date +%s)
     local scratch="$package/.build-$t"
     map_path="$scratch/$product.map"
+    # Not removed first: when nothing changed SwiftPM does not relink, and the
+    # map of the last link still describes the binary (only that link writes either).
     mkdir -p "$scratch"
-    rm -f "$map_path"
     local armv7_thumb=()
     lever thumb && armv7_thumb=(-mthumb)
     case "$t" in
