@@ -4,7 +4,8 @@
 # the reference cloud's Python packages), then:
 #   1. swift format lint over the sources
 #   2. hosted build and `swift test` (Swift Testing)
-#   3. the Embedded builds for aarch64, armv7 and x86_64 (stripped sizes printed)
+#   3. the Embedded builds for aarch64, armv7 and x86_64 (a size report per
+#      target), and each stripped size held to cross/size-budget
 #   3b. packaging (Tests/packaging/run.sh): shellcheck on every script,
 #      Buildroot's check-package (vendored), oelint-adv (pinned, venv), reuse
 #      lint, systemd-analyze verify and security (exposure printed), the man
@@ -102,6 +103,9 @@ swift test "${hosted_flags[@]}"
 
 stage "embedded: sysroots and cross builds"
 cross/build.sh all
+
+stage "embedded: stripped sizes within cross/size-budget (issue 14's goal: 262,144 B)"
+cross/check-size.sh
 
 stage "packaging: shellcheck, check-package, oelint-adv, reuse, systemd-analyze, man page, init script, SBOMs"
 Tests/packaging/run.sh

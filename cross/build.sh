@@ -6,7 +6,7 @@ set -eu
 usage_line="usage: cross/build.sh [--package DIR] [--product NAME] [aarch64|armv7|x86_64|all]...    (default: all)"
 usage() {
     echo "$usage_line"
-    cat <<'EOF'
+    sed "s/\$default_levers/$default_levers/" <<'EOF'
 
 Builds the product (default camera-agent) of the SwiftPM package (default: the
 repository root) in Embedded Swift, release, for each target:
@@ -15,7 +15,9 @@ repository root) in Embedded Swift, release, for each target:
   armv7    --triple armv7-none-none-eabi,   hard-float, against the armhf sysroot
   x86_64   --triple x86_64-unknown-linux-gnu, against the host's libraries
 
-Results: DIR/out/<target>/NAME (stripped) and NAME.debug (unstripped).
+Results: DIR/out/<target>/NAME (stripped) and NAME.debug (unstripped), the
+link map DIR/.build-<target>/NAME.map, and a size report (cross/size-report.sh:
+stripped size, sections, biggest components).
 Scratch folders: DIR/.build-<target>. Toolsets: <repo>/.build-cross/toolsets/.
 
 Options:
@@ -36,6 +38,19 @@ Environment (for a vendor's own sysroot, e.g. a Buildroot or Yocto SDK):
                                     /lib/ld-linux-armhf.so.3)
   CPU_ARMV7                         -mcpu for armv7 (default: cortex-a7)
   SWIFT_BUILD_FLAGS                 extra arguments for 'swift build' (word-split)
+  SIZE_LEVERS                       the size options to apply (word list; default:
+                                    "$default_levers"; "none" for none):
+                                      sections  Swift -function-sections, C -ffunction-sections
+                                                -fdata-sections (SwiftPM links with --gc-sections)
+                                      icf       lld --icf=all (identical code folded)
+                                      lldopt    lld -O2 (string tail merging; measured: 0 B)
+                                      relr      -z pack-relative-relocs (DT_RELR): only when
+                                                the sysroot's libc.so.6 defines GLIBC_ABI_DT_RELR
+                                                (glibc >= 2.36), which the binary then requires
+                                      thumb     armv7 only: Thumb-2 (-mthumb, Swift and C)
+                                      outline   armv7 only: LLVM's machine outliner for Swift
+                                                (aarch64 has it on by default at -Osize)
+                                      lto       swift build --experimental-lto-mode full
   SOURCE_DATE_EPOCH                 the build's time (seconds since 1970) for the agent's
                                     time floor and 'version'; default: the commit time of
                                     HEAD (git log -1 --format=%ct), none outside a checkout
@@ -47,6 +62,48 @@ EOF
 }
 
 die() { echo "build.sh: error: $*" >&2; exit 1; }
+
+# The size levers kept (issue 14): each measured alone and together, and kept
+# only because the binaries still pass selftest, the vault, handshake and
+# clock suites under qemu. The README's size table gives the figures.
+default_levers="sections icf relr thumb outline"
+levers=" ${SIZE_LEVERS:-$default_levers} "
+for l in $levers; do
+    case "$l" in
+        sections|icf|lldopt|relr|thumb|outline|lto|none) ;;
+        *) echo "build.sh: error: SIZE_LEVERS: unknown lever '$l' (see --help)" >&2; exit 64 ;;
+    esac
+done
+lever() { case "$levers" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+# Whether the libc.so.6 in one of the folders defines GLIBC_ABI_DT_RELR: a
+# loader older than glibc 2.36 ignores DT_RELR and would run the binary with
+# its pointers unrelocated. With the definition present, lld makes the binary
+# require that version, so such a loader refuses it by name instead.
+libc_has_relr() {
+    local d
+    for d in "$@"; do
+        if [ -f "$d/libc.so.6" ]; then
+            "$readelf" -V "$d/libc.so.6" 2>/dev/null | grep -q 'Name: GLIBC_ABI_DT_RELR'
+            return
+        fi
+    done
+    return 1
+}
+
+# Linker options of the levers, as swiftc arguments. args: libc folders.
+lever_link_flags() {
+    if lever icf; then printf '%s\n' -Xlinker --icf=all; fi
+    if lever lldopt; then printf '%s\n' -Xlinker -O2; fi
+    if lever relr; then
+        if libc_has_relr "$@"; then
+            printf '%s\n' -Xlinker -z -Xlinker pack-relative-relocs
+        else
+            echo "build.sh: note: no GLIBC_ABI_DT_RELR in the libc.so.6 of $*: linking without RELR" >&2
+        fi
+    fi
+    return 0
+}
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 package="$repo"
@@ -85,6 +142,8 @@ swift="$bindir/swift"
 [ -x "$swift" ] || die "no 'swift' next to $swiftc_path"
 lld="$bindir/ld.lld"
 [ -x "$lld" ] || die "no ld.lld in $bindir (the toolchain's linker is needed for ARM targets)"
+readelf=$(command -v readelf || command -v llvm-readelf || true)
+[ -n "$readelf" ] || die "no readelf or llvm-readelf on PATH (binutils)"
 objcopy="$bindir/llvm-objcopy"
 [ -x "$objcopy" ] || objcopy=$(command -v llvm-objcopy || true)
 [ -n "$objcopy" ] || die "no llvm-objcopy in $bindir or on PATH"
@@ -150,6 +209,14 @@ arm_toolset() {
 
     local swiftflags=(-enable-experimental-feature Embedded -Osize)
     local cc=()
+    if lever sections; then
+        # -function-sections also gives Swift's globals their own sections.
+        swiftflags+=(-Xfrontend -function-sections)
+        cflags+=(-ffunction-sections -fdata-sections)
+    fi
+    if [ "$name" = armv7 ] && lever outline; then
+        swiftflags+=(-Xllvm -enable-machine-outliner)
+    fi
     for d in "${inc[@]}"; do
         swiftflags+=(-Xcc -isystem -Xcc "$d")
         cc+=(-isystem "$d")
@@ -170,6 +237,10 @@ arm_toolset() {
     # the same interpreter from a Debian triple; spelled out for vendor triples.
     # A build ID ties out/<target>/NAME to NAME.debug (x86_64 gets one by default).
     swiftflags+=(-Xlinker "$tables" -Xlinker "--dynamic-linker=$interp" -Xlinker --build-id=sha1)
+    # The link map feeds the size report.
+    swiftflags+=(-Xlinker "-Map=$map_path")
+    local f
+    while IFS= read -r f; do swiftflags+=("$f"); done < <(lever_link_flags "${libdirs[@]}")
 
     local out="$toolset_dir/$name.json"
     {
@@ -183,12 +254,24 @@ arm_toolset() {
 
 x86_64_toolset() {
     local tables; tables=$(unicode_tables x86_64-unknown-linux-gnu)
-    local out="$toolset_dir/x86_64.json" xcc=() d
+    local out="$toolset_dir/x86_64.json" xcc=() cc=() d f
     for d in "${build_define[@]}"; do xcc+=(-Xcc "$d"); done
+    if lever sections; then
+        xcc+=(-Xfrontend -function-sections -Xcc -ffunction-sections -Xcc -fdata-sections)
+        cc+=(-ffunction-sections -fdata-sections)
+    fi
+    # lld, as on ARM: the same map format for the size report, and the levers.
+    local link=(-use-ld=lld -Xlinker "$tables" -Xlinker "-Map=$map_path")
+    while IFS= read -r f; do link+=("$f"); done < <(lever_link_flags /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu /lib64)
     {
         printf '{\n    "schemaVersion": "1.0",\n'
-        printf '    "swiftCompiler": {\n        "extraCLIOptions": %s\n    }\n}\n' \
-            "$(json_list -enable-experimental-feature Embedded -Osize "${xcc[@]}" -Xlinker "$tables")"
+        printf '    "swiftCompiler": {\n        "extraCLIOptions": %s\n    }' \
+            "$(json_list -enable-experimental-feature Embedded -Osize "${xcc[@]}" "${link[@]}")"
+        # SwiftPM refuses a tool with an empty option list.
+        if [ ${#cc[@]} -gt 0 ]; then
+            printf ',\n    "cCompiler": {\n        "extraCLIOptions": %s\n    }' "$(json_list "${cc[@]}")"
+        fi
+        printf '\n}\n'
     } > "$out"
     echo "$out"
 }
@@ -224,6 +307,13 @@ summary=()
 build_one() {
     local t=$1 triple toolset interp="" start
     start=$(date +%s)
+    local scratch="$package/.build-$t"
+    map_path="$scratch/$product.map"
+    # Not removed first: when nothing changed SwiftPM does not relink, and the
+    # map of the last link still describes the binary (only that link writes either).
+    mkdir -p "$scratch"
+    local armv7_thumb=()
+    lever thumb && armv7_thumb=(-mthumb)
     case "$t" in
         aarch64)
             triple=aarch64-none-none-elf
@@ -242,7 +332,8 @@ build_one() {
             # Hard-float: armhf glibc passes doubles in VFP registers. 64-bit
             # time_t and off_t: the clock must not wrap in 2038.
             toolset=$(arm_toolset armv7 "$triple" "$sysroot" "$gnu" "$gcclib" "$interp" \
-                -mfloat-abi=hard "-mcpu=${CPU_ARMV7:-cortex-a7}" -D_TIME_BITS=64 -D_FILE_OFFSET_BITS=64)
+                -mfloat-abi=hard "-mcpu=${CPU_ARMV7:-cortex-a7}" -D_TIME_BITS=64 -D_FILE_OFFSET_BITS=64 \
+                "${armv7_thumb[@]}")
             ;;
         x86_64)
             triple=x86_64-unknown-linux-gnu
@@ -250,12 +341,13 @@ build_one() {
             ;;
     esac
 
-    local scratch="$package/.build-$t"
-    echo "== $t: swift build -c release --triple $triple --product $product (toolset $toolset)"
+    local lto=()
+    lever lto && lto=(--experimental-lto-mode full)
+    echo "== $t: swift build -c release --triple $triple --product $product ${lto[*]} (toolset $toolset; levers:$levers)"
     # shellcheck disable=SC2086
     if ! "$swift" build --package-path "$package" -c release --triple "$triple" \
             --toolset "$toolset" --product "$product" --scratch-path "$scratch" \
-            ${SWIFT_BUILD_FLAGS:-}; then
+            "${lto[@]}" ${SWIFT_BUILD_FLAGS:-}; then
         local hint=""
         [ "$t" = x86_64 ] && hint="; x86_64 uses the host's headers and libraries (apt-get install libcurl4-openssl-dev libssl-dev)"
         die "$t: swift build failed (toolset: $toolset, scratch: $scratch)$hint"
@@ -282,6 +374,12 @@ build_one() {
             die "armv7: binary is not hard-float (no 'Tag_ABI_VFP_args: VFP registers'): it would break on armhf glibc"
         fi
     fi
+    # A packed-relocation binary must name the glibc version that applies
+    # them (see libc_has_relr).
+    if "$readelf" -d "$outdir/$product" | grep -q '(RELR)' \
+            && ! "$readelf" -V "$outdir/$product" | grep -q 'GLIBC_ABI_DT_RELR'; then
+        die "$t: the binary has DT_RELR but does not require GLIBC_ABI_DT_RELR: an older loader would run it unrelocated"
+    fi
     if [ "$t" = armv7 ]; then
         # The importer must have bound glibc's 64-bit time entry points; a
         # 32-bit clock_gettime here would wrap in January 2038.
@@ -301,6 +399,9 @@ build_one() {
     local line="$t $rel $size bytes (stripped; $dsize unstripped, $(( $(date +%s) - start ))s)"
     echo "$line"
     command -v file >/dev/null 2>&1 && file -b "$outdir/$product" | sed 's/^/   /'
+    [ -f "$map_path" ] || die "$t: the link wrote no map ($map_path): the size report needs it"
+    "$repo/cross/size-report.sh" --sources "$package/Sources" "$t" "$outdir/$product" "$map_path" \
+        | sed 's/^/   /'
     summary+=("$line")
 }
 
