@@ -46,7 +46,8 @@ func hex(_ b: UInt8) -> UInt8? {
 
 /// The byte `%XX` at `at` stands for, else nil.
 func percentEscape(_ line: [UInt8], _ at: Int) -> UInt8? {
-  guard line.count - at >= 3, line[at] == 0x25, let high = hex(line[at + 1]), let low = hex(line[at + 2]) else {
+  guard line.count - at >= 3, line[at] == 0x25, let high = hex(line[at + 1]), let low = hex(line[at + 2])
+  else {
     return nil
   }
   return high << 4 | low
