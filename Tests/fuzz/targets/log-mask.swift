@@ -1,10 +1,9 @@
-import Oracle_log_mask
-
 // The log line rule (LogSafeText.line = printable ASCII, LogMask, 1,024
 // characters): the output is printable ASCII and at most 1,024 characters,
 // and it holds no unmasked value after a credential keyword or scheme and no
 // run of 20+ token characters mixing two classes. The checker is the oracle
 // in ../oracles/log-mask.swift, written independently of LogMask's scanner.
+import Oracle_log_mask
 @testable import AgentCore
 
 /// The line through the real rule, then the independent oracle.
