@@ -69,8 +69,13 @@ func valueIsMasked(_ line: [UInt8], _ start: Int, cut: Bool) -> Bool {
   if let escaped = percentEscape(line, start), isDelimiter(escaped) { return true }
   let rest = Array(line[start...])
   if rest.starts(with: masked) { return true }
-  // "[mas" then the cut: the ellipsis was appended after a prefix of the mask.
-  return cut && rest.count < masked.count && Array(masked.prefix(rest.count)) == rest
+  // "[mas" then the cut: the ellipsis was appended after a prefix of the
+  // mask, or of a percent-escaped opening quote and the mask ("%2", "%22[m":
+  // the campaign found the cut there).
+  guard cut else { return false }
+  return [masked, Array("%22".utf8) + masked, Array("%27".utf8) + masked].contains { whole in
+    rest.count < whole.count && Array(whole.prefix(rest.count)) == rest
+  }
 }
 
 public func logLineViolation(_ out: String, lineLimit: Int) -> String? {
