@@ -70,8 +70,13 @@ BR2_CONFIG_FILE = $(WORK)/br2.config
 .PHONY: all
 all: $(PKG_DIR)/.stamp_target_installed
 
+# The host's C compiler: cc where one is installed, else the Swift
+# toolchain's clang (a fresh Debian machine with Swift may have no gcc).
+HOSTCC ?= $(firstword $(shell command -v cc clang))
+
 $(MAKEDEVS): $(REPO)/board/qemu/buildroot-support/makedevs.c
-	cc -O2 $< -o $@
+	$(if $(HOSTCC),,$(error buildroot-install.mk: no C compiler (cc or clang) on PATH))
+	$(HOSTCC) -O2 $< -o $@
 
 # $(@D) in the package's commands is the package's build folder, as in
 # Buildroot, where the stamp file is in that folder.
