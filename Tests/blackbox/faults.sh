@@ -476,9 +476,8 @@ finish_main() {
 # a config file names a 60 KB key with raw ESC. The CLI's stderr must hold
 # neither the control bytes nor an unbounded line, and wipe must erase
 # nothing when it could not revoke.
-clean_stderr() {
-  ! LC_ALL=C grep -q '[^[:print:]]' "$work/err" && [ "$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$work/err")" -le 1024 ]
-}
+longest_err_line() { awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$work/err"; }
+clean_stderr() { ! LC_ALL=C grep -q '[^[:print:]]' "$work/err" && [ "$(longest_err_line)" -le 1024 ]; }
 scenario_hostile_text() {
   local hostile applied0 gen_before longest
   vault_status "$conf" || die "status failed"
@@ -489,7 +488,7 @@ scenario_hostile_text() {
   run --config "$conf" wipe
   check "12 the cloud answered wipe's revocation with the hostile 302" \
     sh -c "[ \$(grep -c 'applied to POST /oauth/revoke' '$work/cloud.log') -gt $applied0 ]"
-  longest=$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$work/err")
+  longest=$(longest_err_line)
   check "12 wipe against a hostile 3xx: exit 1 (got $status), 'nothing was wiped'" \
     sh -c "[ $status = 1 ] && grep -qF 'nothing was wiped' '$work/err'"
   check "12 wipe's stderr: printable ASCII only, longest line $longest <= 1024 characters" clean_stderr
@@ -499,7 +498,7 @@ scenario_hostile_text() {
   { printf '\033]0;owned\007\033[2J'; head -c 61440 /dev/zero | tr '\0' k; printf ' = 1\n'; } >"$work/hostile.conf"
   cat "$conf" >>"$work/hostile.conf"
   run --config "$work/hostile.conf" status
-  longest=$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$work/err")
+  longest=$(longest_err_line)
   check "12 a config naming a 60 KB key with escapes: exit 78 (got $status), with a message (longest line $longest)" \
     sh -c "[ $status = 78 ] && [ -s '$work/err' ]"
   check "12 that config error's stderr: printable ASCII only, no line over 1024 characters" clean_stderr

@@ -90,11 +90,13 @@ write_ledger() {
   for t in "${targets[@]}"; do echo "$t ${build_id[$t]} ${total_execs[$t]} ${total_seconds[$t]} ${last_cov[$t]} ${last_ft[$t]}"; done > "$ledger.new"
   mv "$ledger.new" "$ledger"
 }
-# Targets still short of the goal (all of them without --execs).
+# short TARGET: it has not reached the goal (always true without --execs).
+short() { [ "$goal" = 0 ] || [ "${total_execs[$1]}" -lt "$goal" ]; }
+# How many targets are still short of the goal.
 short_of_goal() {
   local t n=0
   for t in "${targets[@]}"; do
-    if [ "$goal" = 0 ] || [ "${total_execs[$t]}" -lt "$goal" ]; then n=$((n + 1)); fi
+    if short "$t"; then n=$((n + 1)); fi
   done
   echo "$n"
 }
@@ -113,7 +115,7 @@ while [ "$(date +%s)" -lt "$deadline" ] && [ "$(short_of_goal)" -gt 0 ]; do
   round=$((round + 1))
   pending=$(short_of_goal)
   for t in "${targets[@]}"; do
-    [ "$goal" = 0 ] || [ "${total_execs[$t]}" -lt "$goal" ] || continue
+    short "$t" || continue
     now=$(date +%s)
     left=$((deadline - now))
     [ "$left" -gt 5 ] || break
