@@ -22,9 +22,10 @@ esac
 # on the units), u-boot-tools (mkenvimage images for the U-Boot environment
 # reader) and libubootenv-tool (libubootenv's fw_printenv, the reference that
 # reader is checked against), mandoc (lints the camera-agent(8) man page);
-# gdb (gcore: Tests/blackbox/memory.sh dumps the running daemon's memory).
+# gdb (gcore: Tests/blackbox/memory.sh dumps the running daemon's memory);
+# swtpm (the aarch64 board's TPM 2.0, board/qemu/run-qemu.sh).
 packages="libcurl4-openssl-dev libssl-dev qemu-user-static file binutils openssl qemu-system-arm cpio
-socat e2fsprogs gdb
+socat e2fsprogs gdb swtpm
 python3 python3-venv ca-certificates libfaketime
 shellcheck systemd u-boot-tools libubootenv-tool mandoc"
 

@@ -90,6 +90,9 @@ for seed in first..<(first + count) {
     print(
       "swarm-sim: \(done)/\(count) seeds, \(totals.requests) requests, \(totals.powerCuts) power cuts, \(Int(elapsed())) s"
     )
+    // Progress of a long campaign must show in a log file as it happens
+    // (stdout to a file is block-buffered: 50,000 seeds between writes).
+    fflush(nil)
   }
 }
 let hours = Double(totals.simulatedMs) / 3_600_000

@@ -78,6 +78,24 @@ def passwd_entries(text: str) -> dict[str, list[str]]:
     return {f[0]: f for f in (ln.split(":") for ln in text.splitlines()) if len(f) >= 4}
 
 
+# TPM2_GetRandom(8) written to /dev/tpmrm0 from the board's BusyBox shell:
+# tag TPM_ST_NO_SESSIONS, size 12, TPM_CC_GetRandom, bytesRequested 8 (the
+# closing echo ends the line: the console reads an answer by lines).
+TPM_GET_RANDOM = (r"( exec 3<>/dev/tpmrm0; printf '\200\001\000\000\000\014\000\000\001\173\000\010' >&3;"
+                  r" dd bs=64 count=1 <&3 2>/dev/null ) | od -An -v -tx1 | tr -d ' \n'; echo")
+
+
+def tpm_get_random(board) -> str | None:
+    """The 8 random bytes (hex) of a TPM2_GetRandom through the guest's
+    /dev/tpmrm0, or None unless the answer is exactly a success response:
+    size 20, TPM_RC_SUCCESS, a TPM2B of 8 bytes."""
+    rc, out = board.sh(TPM_GET_RANDOM)
+    out = out.strip()
+    if rc != 0 or len(out) != 40 or not out.startswith("80010000001400000000" "0008"):
+        return None
+    return out[24:]
+
+
 def main(argv=None) -> int:
     name, rest = board_argument(sys.argv[1:] if argv is None else argv)
     if rest:
@@ -127,6 +145,10 @@ def main(argv=None) -> int:
         checks.check(f"HUK at {bdef.key_path} ({bdef.huk_device}): the host's 32 bytes, and not in the initramfs",
                      rc_k == 0 and guest_key.split()[:2] == ["32", hashlib.sha256(huk).hexdigest()]
                      and huk not in gzip.decompress((work / "img" / "initrd.gz").read_bytes()), guest_key[:40])
+        if bdef.tpm == "swtpm":
+            tpm1 = tpm_get_random(board)
+            checks.check("TPM 2.0 at /dev/tpmrm0 (swtpm through the vTPM proxy): TPM2_GetRandom(8) answers "
+                         "TPM_RC_SUCCESS with 8 bytes", tpm1 is not None, "see the console transcript")
         if nand:
             mtd = bdef.vault_path.removeprefix("/dev/")
             rc_m, mtdinfo = board.sh(f"grep '^{mtd}:' /proc/mtd; cat /sys/class/mtd/{mtd}/type"
@@ -258,6 +280,13 @@ def main(argv=None) -> int:
         shell2 = board.wait_shell()
         log(f"board-boot: boot 2: shell answered {shell2:.1f} s after QEMU start")
         checks.check("data disk survived: boot 2", board.sh(f"cat {bdef.data_mount}/boot_count")[1].strip() == "2")
+        if bdef.tpm == "swtpm":
+            tpm2 = tpm_get_random(board)
+            state = work / "img" / "data.tpm"
+            checks.check("the TPM answers after the reboot (a new swtpm on the kept state, "
+                         f"{state.name}/tpm2-00.permall), with other random bytes",
+                         tpm2 is not None and tpm2 != tpm1 and (state / "tpm2-00.permall").is_file(),
+                         f"{tpm1} / {tpm2}")
         wait_for("state=active after the reboot", lambda: board.agent_state().get("state") in ("active",), 60)
         st3 = board.kv("camera-agent status")
         checks.check(f"vault opens at the same generation after the reboot ({st3.get('generation')})",

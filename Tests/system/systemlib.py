@@ -42,7 +42,7 @@ class BoardDef:
     shell that build-image.sh and run-qemu.sh source it with."""
 
     KEYS = ("BOARD", "ARCH", "VERSION_ID", "VAULT_BACKEND", "VAULT_PATH", "KEY_SOURCE", "HUK_DEVICE",
-            "POWER_CUT", "MOUNT_POINTS", "RUN_AS_USER", "MTDPARTS", "NAND_ERASE_KIB", "QEMU_SYSTEM")
+            "POWER_CUT", "MOUNT_POINTS", "RUN_AS_USER", "MTDPARTS", "NAND_ERASE_KIB", "QEMU_SYSTEM", "TPM")
 
     def __init__(self, name: str):
         if name not in BOARDS:
@@ -65,6 +65,7 @@ class BoardDef:
         self.run_as = facts["RUN_AS_USER"]
         self.mtdparts = facts["MTDPARTS"]
         self.erase_kib = int(facts["NAND_ERASE_KIB"] or 0)
+        self.tpm = facts["TPM"] or "none"
         # The longest wait for the guest's first rcS line before typing
         # anyway (Console.wait_ready ends the wait at that line). Idle, the
         # line comes ~2 s (arm64 kernel) or ~8 s (armmp) after QEMU's start;

@@ -239,9 +239,18 @@ clang_bin=$(dirname "$(readlink -f "$(command -v swiftc)")")/clang
 gcclib=$(find "$sysroot/usr/lib/gcc/$MULTIARCH" -mindepth 1 -maxdepth 1 -type d | sort -V | tail -n 1)
 cpu_flags=()
 [ "$ARCH" != armv7 ] || cpu_flags=(-mfloat-abi=hard -mcpu=cortex-a7)
-"$clang_bin" --target="$MULTIARCH" --sysroot="$sysroot" "${cpu_flags[@]+"${cpu_flags[@]}"}" -O2 -Wall -Werror \
-  -fuse-ld=lld -B"$gcclib" -L"$gcclib" -o "$ird/usr/sbin/notify-listener" "$repo/Tests/system/notify-listener.c" \
-  || die "could not build Tests/system/notify-listener.c for $ARCH"
+build_c() {  # OUT SOURCE
+  "$clang_bin" --target="$MULTIARCH" --sysroot="$sysroot" "${cpu_flags[@]+"${cpu_flags[@]}"}" -O2 -Wall -Werror \
+    -fuse-ld=lld -B"$gcclib" -L"$gcclib" -o "$ird$1" "$repo/$2" || die "could not build $2 for $ARCH"
+}
+build_c /usr/sbin/notify-listener Tests/system/notify-listener.c
+# The emulated board's TPM bus (board/qemu/tpm-relay.c says why a relay):
+# boards whose definition says TPM=swtpm.
+case "${TPM:-none}" in
+  swtpm) build_c /usr/sbin/tpm-relay board/qemu/tpm-relay.c; say "TPM: swtpm through the vTPM proxy (tpm-relay)" ;;
+  none) ;;
+  *) die "board.conf: unknown TPM $TPM (swtpm or none)" ;;
+esac
 
 # The agent, installed the Buildroot way: the package's own recipe
 # (board/buildroot/package/camera-agent/camera-agent.mk) through

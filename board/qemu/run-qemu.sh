@@ -5,7 +5,7 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-usage="usage: board/qemu/run-qemu.sh --board BOARD --cloud-port PORT [--image DIR] [--console SOCK] [--agent-log FILE] [--huk FILE] [--data IMG] [--power SOCK] [--rtc-base DATE] [--print-command]"
+usage="usage: board/qemu/run-qemu.sh --board BOARD --cloud-port PORT [--image DIR] [--console SOCK] [--agent-log FILE] [--huk FILE] [--data IMG] [--power SOCK] [--tpm-state DIR] [--rtc-base DATE] [--print-command]"
 help() {
   echo "$usage"
   cat <<'EOF2'
@@ -28,6 +28,10 @@ help() {
   --power SOCK       boards with POWER_CUT=freeze: unix socket of the guest's
                      power-cut listener (default DIR/power.sock); send "cut",
                      read the answer, then kill QEMU
+  --tpm-state DIR    boards with TPM=swtpm: the TPM's state (its NV memory,
+                     kept across boots; default the data disk's path with
+                     .tpm for .img, e.g. DIR/data.tpm). Each boot starts a
+                     new swtpm on it (a power-on) that ends with QEMU
   --rtc-base DATE    start the board's RTC at DATE (YYYY-MM-DD, e.g. 1970-01-01:
                      a camera whose clock was never set) instead of the host's time
   --print-command    print the qemu command line and exit
@@ -41,7 +45,7 @@ when the guest powers off or reboots (-no-reboot).
 EOF2
 }
 
-board='' image='' port='' console='' agent_log='' huk='' data='' power='' rtc='' print=no
+board='' image='' port='' console='' agent_log='' huk='' data='' power='' tpm_state='' rtc='' print=no
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) help; exit 0 ;;
@@ -53,6 +57,7 @@ while [ $# -gt 0 ]; do
     --huk) huk=${2:?}; shift 2 ;;
     --data) data=${2:?}; shift 2 ;;
     --power) power=${2:?}; shift 2 ;;
+    --tpm-state) tpm_state=${2:?}; shift 2 ;;
     --rtc-base) rtc=${2:?}; shift 2 ;;
     --print-command) print=yes; shift ;;
     *) echo "$usage" >&2; exit 64 ;;
@@ -74,6 +79,9 @@ agent_log=${agent_log:-$image/agent.log}
 huk=${huk:-$image/huk.bin}
 data=${data:-$image/data.img}
 power=${power:-$image/power.sock}
+tpm_state=${tpm_state:-${data%.img}.tpm}
+# Absolute: swtpm --daemon leaves the working directory.
+case "$tpm_state" in /*) ;; *) tpm_state=$PWD/$tpm_state ;; esac
 case "$port" in ""|*[!0-9]*) die "--cloud-port PORT is required (the cloud's loopback port)" ;; esac
 if [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then die "--cloud-port $port is out of range"; fi
 for f in "$image/vmlinuz" "$image/initrd.gz" "$data"; do
@@ -118,6 +126,14 @@ cmd=("$QEMU_SYSTEM" $QEMU_MACHINE -nodefaults -no-user-config -display none -no-
   -netdev "user,id=n0,net=192.0.2.0/24,host=192.0.2.2,restrict=on,guestfwd=tcp:$CLOUD_GUEST_ADDR:$CLOUD_GUEST_PORT-cmd:socat STDIO TCP4:127.0.0.1:$port"
   -device virtio-net-device,netdev=n0
   -device virtio-rng-device)
+case "${TPM:-none}" in
+  none) ;;
+  swtpm)
+    # shellcheck disable=SC2054 # commas are QEMU's option separators
+    cmd+=(-chardev "socket,id=tpm,path=$tpm_state/server.sock"
+      -device virtserialport,chardev=tpm,name=org.camera-agent.tpm) ;;
+  *) die "board.conf: unknown TPM $TPM (swtpm or none)" ;;
+esac
 if [ -n "$rtc" ]; then
   case "$rtc" in
     [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]) cmd+=(-rtc "base=$rtc") ;;
@@ -125,4 +141,38 @@ if [ -n "$rtc" ]; then
   esac
 fi
 if [ "$print" = yes ]; then printf '%q ' "${cmd[@]}"; echo; exit 0; fi
+if [ "${TPM:-none}" = swtpm ]; then
+  # Power-on of the board's TPM: a new swtpm on the kept state. The last
+  # boot's swtpm ends when its QEMU's connection drops (--terminate); after
+  # a SIGKILL of QEMU that can take a moment, and two on one state would
+  # fight over it, so wait for it (and end it if it lingers).
+  command -v swtpm >/dev/null 2>&1 || die "swtpm not found (apt-get install swtpm, or cross/setup-host.sh)"
+  [ ${#tpm_state} -lt 88 ] || die "--tpm-state path is too long for its unix sockets: $tpm_state"
+  mkdir -p "$tpm_state"
+  chmod 0700 "$tpm_state"
+  pidfile=$tpm_state/swtpm.pid
+  old=$(cat "$pidfile" 2>/dev/null || true)
+  case "$old" in
+    ''|*[!0-9]*) ;;
+    *)
+      n=0
+      while kill -0 "$old" 2>/dev/null && grep -q swtpm "/proc/$old/cmdline" 2>/dev/null && [ $n -lt 100 ]; do
+        sleep 0.1; n=$((n + 1))
+      done
+      if kill -0 "$old" 2>/dev/null && grep -q swtpm "/proc/$old/cmdline" 2>/dev/null; then
+        echo "run-qemu: the last boot's swtpm ($old) is still running after 10 s: ending it" >&2
+        kill -9 "$old" 2>/dev/null || true
+        sleep 0.2
+      fi ;;
+  esac
+  rm -f "$pidfile" "$tpm_state/server.sock"
+  swtpm socket --tpm2 --tpmstate "dir=$tpm_state" \
+    --server "type=unixio,path=$tpm_state/server.sock" \
+    --flags not-need-init,startup-clear --terminate --daemon \
+    --pid "file=$pidfile" --log "file=$tpm_state/swtpm.log,level=1" \
+    || die "swtpm did not start on $tpm_state (see $tpm_state/swtpm.log)"
+  n=0
+  while [ ! -S "$tpm_state/server.sock" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+  [ -S "$tpm_state/server.sock" ] || die "swtpm made no socket at $tpm_state/server.sock in 10 s"
+fi
 exec "${cmd[@]}"
