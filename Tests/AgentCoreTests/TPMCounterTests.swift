@@ -95,4 +95,40 @@ import Testing
     print("TPMCounterTests: first value \(first), before undefine \(before), after redefine \(redefined)")
     #expect(redefined > before)
   }
+
+  /// The same across a power cut between undefine and redefine: the TPM keeps
+  /// the largest count in NV, not in RAM.
+  @Test func redefinedAfterAPowerCutDoesNotGoBack() throws {
+    let tpm = try Swtpm()
+    var counter = Counter(transport: try tpm.transport())
+    _ = try counter.openOrCreate()
+    for _ in 0..<4 { _ = try counter.increment() }
+    let before = try counter.read()
+    _ = try TPMResponse.parameters(
+      counter.transport.transmit(TPMCommand.undefineSpace(index: Counter.defaultIndex)),
+      command: TPMConstant.ccNVUndefineSpace, sessions: true)
+    tpm.powerCut()
+    try tpm.start()
+    var after = Counter(transport: try tpm.transport())
+    #expect(try after.verifiedPublic() == nil)
+    #expect(try after.openOrCreate() > before)
+  }
+
+  /// TPM2_Clear (lockout authorization, empty on a TPM nobody took ownership
+  /// of) deletes every owner index, ours included. What the next counter
+  /// starts at says whether Clear opens a rollback: recorded, not assumed.
+  @Test func clearThenRedefine() throws {
+    let tpm = try Swtpm()
+    var counter = Counter(transport: try tpm.transport())
+    _ = try counter.openOrCreate()
+    for _ in 0..<9 { _ = try counter.increment() }
+    let before = try counter.read()
+    // TPM2_Clear (TPM_CC 0x126) on TPM_RH_LOCKOUT with an empty password.
+    let clear = TPMCodecTests.bytes("8002 0000001B 00000126 4000000A 00000009 40000009 0000 00 0000")
+    _ = try TPMResponse.parameters(counter.transport.transmit(clear), command: 0x126, sessions: true)
+    #expect(try counter.verifiedPublic() == nil)
+    let after = try counter.openOrCreate()
+    print("TPMCounterTests: before TPM2_Clear \(before), first value after \(after)")
+    #expect(after > before)
+  }
 }
