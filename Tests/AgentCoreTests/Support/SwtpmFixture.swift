@@ -10,8 +10,8 @@ import Foundation
 /// of the process (`powerCut()` then `start()`), removed at deinit.
 ///
 /// Ports are drawn at random and the start retried when swtpm cannot bind
-/// (it exits); a port that answers is only taken once it answers a TPM
-/// command and our child is still running. Stopped with SIGKILL: the test
+/// (it exits); a port is only taken once our own child holds its listening
+/// socket (other suites run swtpm too) and it answers a TPM command. Stopped with SIGKILL: the test
 /// process hands children a blocked SIGTERM, and a kill is also the abrupt
 /// power-off the persistence test wants.
 final class Swtpm {
@@ -64,7 +64,10 @@ final class Swtpm {
       try child.run()
       let deadline = Date().addingTimeInterval(30)
       while Date() < deadline, child.isRunning {
-        if let transport = try? SwtpmTransport(port: server), Self.answersAsTPM(transport), child.isRunning {
+        if Self.listens(child.processIdentifier, on: server),
+          let transport = try? SwtpmTransport(port: server),
+          Self.answersAsTPM(transport)
+        {
           process = child
           port = server
           return
@@ -85,6 +88,26 @@ final class Swtpm {
 
   func transport() throws -> SwtpmTransport {
     try SwtpmTransport(port: port)
+  }
+
+  /// Whether `pid` itself holds the socket listening on 127.0.0.1:`port`:
+  /// another test's swtpm on a colliding port would answer just as well,
+  /// so the socket's inode in /proc/net/tcp must be one of our child's fds.
+  private static func listens(_ pid: Int32, on port: UInt16) -> Bool {
+    guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
+    let local = "0100007F:" + String(format: "%04X", port)
+    let inodes = table.split(separator: "\n").compactMap { line -> String? in
+      let fields = line.split(separator: " ")
+      // sl, local_address, rem_address, st (0A = LISTEN), ..., inode at 9.
+      guard fields.count > 9, fields[1] == local, fields[3] == "0A" else { return nil }
+      return String(fields[9])
+    }
+    guard !inodes.isEmpty,
+      let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")
+    else { return false }
+    let ours = Set(
+      fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)") })
+    return inodes.contains { ours.contains("socket:[\($0)]") }
   }
 
   private static func answersAsTPM(_ transport: SwtpmTransport) -> Bool {
