@@ -94,7 +94,7 @@ import Testing
     ("8001 0000000B 00000000", "size field 11"),  // size says 11, 10 arrived
     ("8001 0000000A 00000000 00", "size field 10"),  // a byte more than announced
     ("C001 0000000A 00000000", "tag 0x0000c001"),
-    ("8002 0000000E 0000018B 00000000", "error rc with a body"),
+    ("8002 0000000E 0000018B 00000000", "error rc 0x0000018b with a session tag or a body"),
     ("8002 0000000A 00000000", "truncated"),  // sessions tag, no parameterSize
     ("8001 0000000E 00000000 00000000", "no session area"),
     ("8002 00000013 00000000 00000006 0000 01 0000", "parameterSize 6"),

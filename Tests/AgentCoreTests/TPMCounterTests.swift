@@ -9,6 +9,8 @@ import Testing
 
   @Test func createThenIncrementThreeTimes() throws {
     let tpm = try Swtpm()
+    // Optimized builds may end a local's life at its last use; swtpm must outlive the test.
+    defer { withExtendedLifetime(tpm) {} }
     var counter = Counter(transport: try tpm.transport())
     #expect(try counter.verifiedPublic() == nil)
     let first = try counter.openOrCreate()
@@ -23,6 +25,7 @@ import Testing
 
   @Test func valuePersistsAcrossAPowerCut() throws {
     let tpm = try Swtpm()
+    defer { withExtendedLifetime(tpm) {} }
     var counter = Counter(transport: try tpm.transport())
     let first = try counter.openOrCreate()
     for _ in 0..<3 { _ = try counter.increment() }
@@ -36,6 +39,7 @@ import Testing
 
   @Test func refusesAnOrdinaryIndexAtOurHandle() throws {
     let tpm = try Swtpm()
+    defer { withExtendedLifetime(tpm) {} }
     let transport = try tpm.transport()
     // What an attacker could pre-define: same handle, same auth, but an
     // ordinary index, which NV_Write can set to any old value.
@@ -62,6 +66,7 @@ import Testing
 
   @Test func refusesACounterWithOtherAttributes() throws {
     let tpm = try Swtpm()
+    defer { withExtendedLifetime(tpm) {} }
     let transport = try tpm.transport()
     // A counter, but ORDERLY (bit 26): it would jump ahead after a power cut.
     let orderly = TPMMonotonicCounter<SwtpmTransport>.attributes | (1 << 26)
@@ -82,6 +87,7 @@ import Testing
   /// new counter's first value is above the largest any counter has held.
   @Test func redefinedCounterDoesNotGoBack() throws {
     let tpm = try Swtpm()
+    defer { withExtendedLifetime(tpm) {} }
     let transport = try tpm.transport()
     var counter = Counter(transport: transport)
     let first = try counter.openOrCreate()
@@ -100,6 +106,7 @@ import Testing
   /// the largest count in NV, not in RAM.
   @Test func redefinedAfterAPowerCutDoesNotGoBack() throws {
     let tpm = try Swtpm()
+    defer { withExtendedLifetime(tpm) {} }
     var counter = Counter(transport: try tpm.transport())
     _ = try counter.openOrCreate()
     for _ in 0..<4 { _ = try counter.increment() }
@@ -119,6 +126,7 @@ import Testing
   /// starts at says whether Clear opens a rollback: recorded, not assumed.
   @Test func clearThenRedefine() throws {
     let tpm = try Swtpm()
+    defer { withExtendedLifetime(tpm) {} }
     var counter = Counter(transport: try tpm.transport())
     _ = try counter.openOrCreate()
     for _ in 0..<9 { _ = try counter.increment() }

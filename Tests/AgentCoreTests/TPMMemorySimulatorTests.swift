@@ -39,6 +39,8 @@ import Testing
 
   @Test func answersAsSwtpmDoes() throws {
     let swtpm = try Swtpm()
+    // Optimized builds may end a local's life at its last use; swtpm must outlive the test.
+    defer { withExtendedLifetime(swtpm) {} }
     let real = try swtpm.transport()
     let memory = MemoryTPM()
     for (step, command) in Self.sequence.enumerated() {

@@ -24,7 +24,9 @@ public enum TPMResponse {
     }
     guard rc == TPMResponseCode.success else {
       // An error response carries nothing else (Part 1, 18.9).
-      guard tag == TPMConstant.tagNoSessions, size == 10 else { throw reader.fail("error rc with a body") }
+      guard tag == TPMConstant.tagNoSessions, size == 10 else {
+        throw reader.fail("error rc 0x\(TPMError.hex(rc)) with a session tag or a body")
+      }
       throw .responseCode(command: command, rc: rc)
     }
     guard sessions else {
