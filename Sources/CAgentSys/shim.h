@@ -15,5 +15,6 @@
 #include "shim_service.h"
 #include "shim_owner.h"
 #include "shim_signal.h"
+#include "shim_tpm.h"
 
 #endif
