@@ -53,7 +53,10 @@ import Testing
     }
   }
 
-  @Test func referenceReloadsAfterTPMRestartAndSignsWithSamePublicKey() throws {
+  /// A clean reboot (TPM shutdown, swtpm stopped) and a power cut (swtpm
+  /// killed): either way the key's reference loads again on the same state.
+  @Test(arguments: [false, true])
+  func referenceReloadsAfterTPMRestartAndSignsWithSamePublicKey(powerCut: Bool) throws {
     let tpm = try SwtpmFixture()
     try tpm.whileRunning {
       var stored: [UInt8] = []
@@ -67,7 +70,14 @@ import Testing
         publicX = published.x
         publicY = published.y
       }  // key and element gone: the provider's connection is closed
-      try tpm.restart()
+      let before = tpm.pid
+      if powerCut {
+        tpm.cut()
+        try tpm.start()
+      } else {
+        try tpm.restart()
+      }
+      #expect(tpm.pid != before && tpm.pid != 0)
       let element = try KeyElement.tpm2(tcti: tpm.tcti)
       let reloaded = try P256PrivateKey.load(KeyReference(serialized: stored), in: element)
       #expect(reloaded.isInElement)

@@ -112,17 +112,33 @@ final class SwtpmFixture {
     throw FixtureError.didNotStart(lastLog)
   }
 
-  /// Stops swtpm: SIGTERM to its PID, and SIGKILL if it is still running
-  /// after a generous bound (swtpm does not act on SIGTERM while a client,
-  /// such as a provider that is still open, holds its connection). Idempotent.
+  /// Stops swtpm: CMD_SHUTDOWN on its control channel (a clean TPM shutdown,
+  /// state saved), then SIGTERM, and SIGKILL to its PID if it is still running
+  /// after a generous bound. Signals alone do not do: a child spawned from a
+  /// test's worker thread inherits that thread's mask, in which SIGTERM is
+  /// blocked (seen: SigBlk fffffffe3bfbea27 in swtpm's /proc status). Idempotent.
   func stop() {
     guard let child = process else { return }
     process = nil
+    if child.isRunning { SwtpmFixture.sendShutdown(controlPort: port + 1) }
+    var deadline = Date().addingTimeInterval(20)
+    while child.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
     if child.isRunning { child.terminate() }
-    let deadline = Date().addingTimeInterval(20)
+    deadline = Date().addingTimeInterval(5)
     while child.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
     if child.isRunning { kill(child.processIdentifier, SIGKILL) }
     child.waitUntilExit()
+  }
+
+  /// swtpm's control protocol: a 4-byte big-endian command code, CMD_SHUTDOWN
+  /// is 3; the answer is a 4-byte result code, read so the command completes.
+  private static func sendShutdown(controlPort: Int) {
+    guard let fd = connectLoopback(port: controlPort) else { return }
+    defer { close(fd) }
+    var command: [UInt8] = [0, 0, 0, 3]
+    guard write(fd, &command, 4) == 4 else { return }
+    var answer = [UInt8](repeating: 0, count: 4)
+    _ = read(fd, &answer, 4)
   }
 
   /// Runs `body` with swtpm up, and stops swtpm after it returns or throws.
@@ -133,6 +149,17 @@ final class SwtpmFixture {
     return try body()
   }
 
+  /// A power cut: SIGKILL to swtpm's PID, no TPM shutdown. Idempotent.
+  func cut() {
+    guard let child = process else { return }
+    process = nil
+    if child.isRunning { kill(child.processIdentifier, SIGKILL) }
+    child.waitUntilExit()
+  }
+
+  /// The running swtpm's PID (0 when stopped), to tell two runs apart.
+  var pid: Int32 { process?.processIdentifier ?? 0 }
+
   /// A reboot: stop, then start again on the same state directory.
   func restart() throws {
     stop()
@@ -140,9 +167,14 @@ final class SwtpmFixture {
   }
 
   private static func canConnect(port: Int) -> Bool {
+    guard let fd = connectLoopback(port: port) else { return false }
+    close(fd)
+    return true
+  }
+
+  private static func connectLoopback(port: Int) -> Int32? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
+    guard fd >= 0 else { return nil }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -152,6 +184,10 @@ final class SwtpmFixture {
         connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
       }
     }
-    return result == 0
+    guard result == 0 else {
+      close(fd)
+      return nil
+    }
+    return fd
   }
 }
