@@ -177,6 +177,62 @@ import Testing
     }
   }
 
+  /// A key kept in the TPM at a persistent handle, as a factory station would
+  /// make it (tpm2-tools here), reached by its OSSL_STORE URI: it signs with
+  /// the public key the TPM reports, refuses export, and is still there after
+  /// a reboot; a handle with nothing behind it throws.
+  @Test func persistentHandleKeyLoadsByURI() throws {
+    let tpm = try SwtpmFixture()
+    try tpm.whileRunning {
+      let handle = "0x81000010"
+      let factory = tpm.stateDirectory.appendingPathComponent("factory")
+      try FileManager.default.createDirectory(at: factory, withIntermediateDirectories: true)
+      // No resource manager in front of swtpm: flush transient objects after
+      // each tool, or the TPM's three object slots run out.
+      let script = """
+        set -e
+        cd '\(factory.path)'
+        tpm2_createprimary -Q -C o -g sha256 -G ecc256 -c primary.ctx
+        tpm2_flushcontext -t
+        tpm2_create -Q -C primary.ctx -G ecc256:ecdsa-sha256 -u key.pub -r key.priv
+        tpm2_flushcontext -t
+        tpm2_load -Q -C primary.ctx -u key.pub -r key.priv -c key.ctx
+        tpm2_flushcontext -t
+        tpm2_evictcontrol -Q -C o -c key.ctx \(handle)
+        tpm2_flushcontext -t
+        """
+      var environment = ProcessInfo.processInfo.environment
+      environment["TPM2TOOLS_TCTI"] = tpm.tcti
+      let made = try AgentRun.run(
+        executable: URL(fileURLWithPath: "/bin/sh"), ["-c", script], environment: environment)
+      try #require(made.status == 0, "factory step: \(made.stderr)")
+      let reference = KeyReference.uri(provider: "tpm2", uri: "handle:\(handle)")
+      let stored = reference.serialized()
+      var publicX: [UInt8] = []
+      var publicY: [UInt8] = []
+      do {
+        let element = try KeyElement.tpm2(tcti: tpm.tcti)
+        let key = try P256PrivateKey.load(KeyReference(serialized: stored), in: element)
+        #expect(key.isInElement)
+        let published = try key.publicKey()
+        publicX = published.x
+        publicY = published.y
+        let message = Array("persistent".utf8)
+        try published.verifyES256(signature: try key.signES256(message), message: message)
+        #expect(throws: CryptoError.notExportable) { _ = try key.derRepresentation() }
+        #expect(throws: CryptoError.self) {
+          _ = try P256PrivateKey.load(.uri(provider: "tpm2", uri: "handle:0x81000011"), in: element)
+        }
+      }
+      try tpm.restart()
+      let element = try KeyElement.tpm2(tcti: tpm.tcti)
+      let again = try P256PrivateKey.load(KeyReference(serialized: stored), in: element)
+      let message = Array("persistent after reboot".utf8)
+      try P256PublicKey(x: publicX, y: publicY)
+        .verifyES256(signature: try again.signES256(message), message: message)
+    }
+  }
+
   @Test func keyReferenceSerializationIsStrict() throws {
     let wrapped = KeyReference.wrapped(provider: "tpm2", bytes: [1, 2, 3])
     #expect(try KeyReference(serialized: wrapped.serialized()) == wrapped)

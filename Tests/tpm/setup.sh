@@ -3,11 +3,13 @@
 #   swtpm, swtpm-tools     the software TPM 2.0 the tests start on loopback
 #   tpm2-openssl           the OpenSSL 3 provider (tpm2.so in ossl-modules)
 #   libtss2-tcti-swtpm0    the TCTI the provider uses to reach swtpm over TCP
-# tpm2-tools is not needed: the tests drive the TPM only through libcrypto.
+#   tpm2-tools             tests only: plays the factory station that makes a
+#                          persistent key (tpm2_evictcontrol) for the handle: URI
+#                          test; the agent itself uses libcrypto only
 # Run as root (or through sudo). Packages already installed are left alone.
 set -eu
 
-packages="swtpm swtpm-tools tpm2-openssl libtss2-tcti-swtpm0"
+packages="swtpm swtpm-tools tpm2-openssl libtss2-tcti-swtpm0 tpm2-tools"
 
 missing=""
 for p in $packages; do
