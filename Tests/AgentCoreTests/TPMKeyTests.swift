@@ -39,6 +39,26 @@ import Testing
     }
   }
 
+  /// A client assertion signed by the TPM key verifies with the public JWK
+  /// printed at provisioning (rebuilt as the cloud would), and its `kid` is
+  /// that JWK's thumbprint: the JOSE layer needs no change for element keys.
+  @Test func clientAssertionSignedInTPMVerifiesWithPublishedJWK() throws {
+    let tpm = try SwtpmFixture()
+    try tpm.whileRunning {
+      let element = try KeyElement.tpm2(tcti: tpm.tcti)
+      let key = try P256PrivateKey.generate(in: element)
+      let published = PublicJWK(try key.publicKey())
+      var random = ConstantRandom(byte: 0x11)
+      let compact = try ClientAssertion(
+        clientID: "cam-tpm", audience: "https://as.example.com/token", issuedAt: 1_795_000_000
+      ).signed(with: key, random: &random)
+      let decoded = try TestJWS.verify(
+        compact, key: try P256PublicKey(x: published.x, y: published.y))
+      #expect(try decoded.header.requiredString("kid") == published.thumbprint())
+      #expect(try decoded.claims.requiredString("iss") == "cam-tpm")
+    }
+  }
+
   @Test func exportIsRefusedForTPMKey() throws {
     let tpm = try SwtpmFixture()
     try tpm.whileRunning {
