@@ -11,7 +11,7 @@ import Testing
   static let loadableKeyOID: [UInt8] = [0x06, 0x06, 0x67, 0x81, 0x05, 0x0a, 0x01, 0x03]
 
   @Test func keyMadeInTPMSignsAndVerifiesThroughSoftwarePath() throws {
-    let tpm = try SwtpmFixture()
+    let tpm = try SwtpmProviderFixture()
     try tpm.whileRunning {
       let element = try KeyElement.tpm2(tcti: tpm.tcti)
       let key = try P256PrivateKey.generate(in: element)
@@ -43,7 +43,7 @@ import Testing
   /// printed at provisioning (rebuilt as the cloud would), and its `kid` is
   /// that JWK's thumbprint: the JOSE layer needs no change for element keys.
   @Test func clientAssertionSignedInTPMVerifiesWithPublishedJWK() throws {
-    let tpm = try SwtpmFixture()
+    let tpm = try SwtpmProviderFixture()
     try tpm.whileRunning {
       let element = try KeyElement.tpm2(tcti: tpm.tcti)
       let key = try P256PrivateKey.generate(in: element)
@@ -60,7 +60,7 @@ import Testing
   }
 
   @Test func exportIsRefusedForTPMKey() throws {
-    let tpm = try SwtpmFixture()
+    let tpm = try SwtpmProviderFixture()
     try tpm.whileRunning {
       let element = try KeyElement.tpm2(tcti: tpm.tcti)
       let key = try P256PrivateKey.generate(in: element)
@@ -77,7 +77,7 @@ import Testing
   /// killed): either way the key's reference loads again on the same state.
   @Test(arguments: [false, true])
   func referenceReloadsAfterTPMRestartAndSignsWithSamePublicKey(powerCut: Bool) throws {
-    let tpm = try SwtpmFixture()
+    let tpm = try SwtpmProviderFixture()
     try tpm.whileRunning {
       var stored: [UInt8] = []
       var publicX: [UInt8] = []
@@ -116,7 +116,7 @@ import Testing
   /// as a software key nor through the default provider alone, and it does
   /// not load in another TPM (a different storage primary key).
   @Test func referenceIsBoundToItsTPMAndIsNoSoftwareKey() throws {
-    let tpm = try SwtpmFixture()
+    let tpm = try SwtpmProviderFixture()
     try tpm.whileRunning {
       var blob: [UInt8] = []
       var publicX: [UInt8] = []
@@ -142,7 +142,7 @@ import Testing
         _ = try P256PrivateKey.load(.wrapped(provider: "default", bytes: blob), in: softwareOnly)
       }
       // Not loadable in another TPM.
-      let other = try SwtpmFixture()
+      let other = try SwtpmProviderFixture()
       try other.whileRunning {
         let otherElement = try KeyElement.tpm2(tcti: other.tcti)
         #expect(throws: CryptoError.self) {
@@ -158,7 +158,7 @@ import Testing
   }
 
   @Test func garbageAndTruncatedReferencesThrow() throws {
-    let tpm = try SwtpmFixture()
+    let tpm = try SwtpmProviderFixture()
     try tpm.whileRunning {
       let element = try KeyElement.tpm2(tcti: tpm.tcti)
       var blob: [UInt8] = []
@@ -202,7 +202,7 @@ import Testing
   /// the public key the TPM reports, refuses export, and is still there after
   /// a reboot; a handle with nothing behind it throws.
   @Test func persistentHandleKeyLoadsByURI() throws {
-    let tpm = try SwtpmFixture()
+    let tpm = try SwtpmProviderFixture()
     try tpm.whileRunning {
       let handle = "0x81000010"
       let factory = tpm.stateDirectory.appendingPathComponent("factory")
@@ -273,7 +273,7 @@ import Testing
   /// Sign time with the TPM key vs a software key (printed for the report; the
   /// only assertion is that every signature verifies).
   @Test func signTimingTPMVersusSoftware() throws {
-    let tpm = try SwtpmFixture()
+    let tpm = try SwtpmProviderFixture()
     try tpm.whileRunning {
       let element = try KeyElement.tpm2(tcti: tpm.tcti)
       let count = 300

@@ -11,7 +11,7 @@ import Foundation
 /// Ports: swtpm takes a server and a control port; a random pair in a high
 /// range is tried and, if swtpm cannot bind them (it exits), another pair,
 /// up to a bound. The process is stopped by PID in `stop()` and in deinit.
-final class SwtpmFixture {
+final class SwtpmProviderFixture {
   let stateDirectory: URL
   private(set) var port: Int = 0
   private var process: Process?
@@ -38,7 +38,7 @@ final class SwtpmFixture {
     guard let run, run.status == 0 else {
       return .failure(.notInstalled("setup.sh failed: \(run?.stderr ?? "did not run")"))
     }
-    guard SwtpmFixture.findSwtpm() != nil else { return .failure(.notInstalled("no swtpm")) }
+    guard SwtpmProviderFixture.findSwtpm() != nil else { return .failure(.notInstalled("no swtpm")) }
     return .success(())
   }()
 
@@ -51,7 +51,7 @@ final class SwtpmFixture {
   }
 
   init() throws {
-    try SwtpmFixture.setUp.get()
+    try SwtpmProviderFixture.setUp.get()
     stateDirectory = FileManager.default.temporaryDirectory
       .appendingPathComponent("swtpm-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
@@ -71,7 +71,7 @@ final class SwtpmFixture {
   /// Starts swtpm on the state directory (kept from any previous run).
   func start() throws {
     precondition(process == nil, "swtpm already running")
-    guard let swtpm = SwtpmFixture.findSwtpm() else { throw FixtureError.notInstalled("no swtpm") }
+    guard let swtpm = SwtpmProviderFixture.findSwtpm() else { throw FixtureError.notInstalled("no swtpm") }
     let log = stateDirectory.appendingPathComponent("swtpm.log")
     var lastLog = ""
     for _ in 0..<20 {
@@ -96,7 +96,7 @@ final class SwtpmFixture {
       // first could not bind (or failed otherwise): try another pair.
       let deadline = Date().addingTimeInterval(30)
       while Date() < deadline, child.isRunning {
-        if SwtpmFixture.canConnect(port: candidate) {
+        if SwtpmProviderFixture.canConnect(port: candidate) {
           port = candidate
           process = child
           return
@@ -120,7 +120,7 @@ final class SwtpmFixture {
   func stop() {
     guard let child = process else { return }
     process = nil
-    if child.isRunning { SwtpmFixture.sendShutdown(controlPort: port + 1) }
+    if child.isRunning { SwtpmProviderFixture.sendShutdown(controlPort: port + 1) }
     var deadline = Date().addingTimeInterval(20)
     while child.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
     if child.isRunning { child.terminate() }
