@@ -7,6 +7,7 @@
 
 #include "shim_libc.h"
 #include "shim_crypto.h"
+#include "shim_provider.h"
 #include "shim_curl.h"
 #include "shim_tls.h"
 #include "shim_storage.h"

@@ -10,6 +10,8 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
   case invalidInput(String)
   /// OpenSSL reported an error in the named operation.
   case openssl(String)
+  /// The private key lives in a secure element and never leaves it.
+  case notExportable
 
   public var description: String {
     switch self {
@@ -17,6 +19,7 @@ public enum CryptoError: Error, Equatable, CustomStringConvertible {
     case .invalidSignature: return "signature does not verify"
     case .invalidInput(let what): return "invalid input: \(what)"
     case .openssl(let what): return "OpenSSL error in \(what)"
+    case .notExportable: return "the private key lives in a secure element and cannot be exported"
     }
   }
 

@@ -2,15 +2,35 @@ import CAgentSys
 
 /// A P-256 private key held by OpenSSL. Used for the device identity key
 /// (RFC 7523 client assertions) and the DPoP session key (RFC 9449).
+///
+/// The private half is either in this process (a software key, the default)
+/// or inside a secure element reached through an OpenSSL provider (see
+/// ProviderKey.swift); signing and the public half work the same for both,
+/// only export differs.
 public final class P256PrivateKey {
-  fileprivate let handle: OpaquePointer
+  let handle: OpaquePointer
+  /// The element holding the private half, nil for a software key. Held so
+  /// that the element's library context and provider outlive the key.
+  let element: KeyElement?
   /// The public half, derived once: every DPoP proof and client assertion
   /// carries it (as the JWK or its thumbprint), and deriving it through
   /// OpenSSL's parameter export cost more than the ECDSA signature itself
   /// (40% of the swarm's instructions, against 28% for signing).
   private var cachedPublicKey: P256PublicKey?
 
-  private init(handle: OpaquePointer) { self.handle = handle }
+  private init(handle: OpaquePointer) {
+    self.handle = handle
+    self.element = nil
+  }
+
+  /// A key whose EVP_PKEY was made or loaded by `element`'s provider.
+  init(elementHandle handle: OpaquePointer, element: KeyElement) {
+    self.handle = handle
+    self.element = element
+  }
+
+  /// True when the private half lives in a secure element.
+  public var isInElement: Bool { element != nil }
 
   deinit { ca_pkey_free(handle) }
 
@@ -35,8 +55,10 @@ public final class P256PrivateKey {
     return P256PrivateKey(handle: key)
   }
 
-  /// The private key as DER, in zeroing storage.
+  /// The private key as DER, in zeroing storage. A key in a secure element
+  /// throws `.notExportable`: its reference is `KeyReference`, not this.
   public func derRepresentation() throws(CryptoError) -> SecretBytes {
+    guard element == nil else { throw .notExportable }
     let buffer = SecretBytes(zeroes: 256)
     let length = buffer.withUnsafeMutableBytes { raw in
       ca_p256_private_der(handle, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), raw.count)
@@ -62,7 +84,10 @@ public final class P256PrivateKey {
   public func signES256(_ message: [UInt8]) throws(CryptoError) -> [UInt8] {
     var signature = [UInt8](repeating: 0, count: 64)
     let ok = message.withUnsafeBufferPointer { msg in
-      ca_p256_sign_raw(handle, msg.baseAddress, msg.count, &signature)
+      if let element {
+        return ca_pkey_sign_es256_in(element.context, handle, msg.baseAddress, msg.count, &signature)
+      }
+      return ca_p256_sign_raw(handle, msg.baseAddress, msg.count, &signature)
     }
     guard ok == 1 else { throw CryptoError.fromQueue("ES256 sign") }
     return signature
