@@ -23,9 +23,12 @@ esac
 # reader) and libubootenv-tool (libubootenv's fw_printenv, the reference that
 # reader is checked against), mandoc (lints the camera-agent(8) man page);
 # gdb (gcore: Tests/blackbox/memory.sh dumps the running daemon's memory);
-# swtpm (the aarch64 board's TPM 2.0, board/qemu/run-qemu.sh).
+# swtpm (the aarch64 board's TPM 2.0, board/qemu/run-qemu.sh, and the TPM
+# suites of swift test), tpm2-openssl with the TSS's swtpm TCTI (the identity
+# key in a TPM, TPMKeyTests) and tpm2-tools (that suite's factory-made
+# persistent key); Tests/tpm/setup.sh installs the same when run alone.
 packages="libcurl4-openssl-dev libssl-dev qemu-user-static file binutils openssl qemu-system-arm cpio
-socat e2fsprogs gdb swtpm
+socat e2fsprogs gdb swtpm swtpm-tools tpm2-openssl libtss2-tcti-swtpm0 tpm2-tools
 python3 python3-venv ca-certificates libfaketime
 shellcheck systemd u-boot-tools libubootenv-tool mandoc"
 
