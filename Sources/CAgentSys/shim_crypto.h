@@ -189,26 +189,33 @@ static inline EVP_PKEY *ca_p256_from_public_xy(const unsigned char x[32], const 
   return key;
 }
 
+/// A DER ECDSA-Sig-Value (what OpenSSL signs) as raw r||s (64 bytes, what
+/// JWS wants): 1 when it is exactly one signature whose r and s fit 32 bytes.
+static inline int ca_ecdsa_der_to_raw(const unsigned char *der, size_t derLen, unsigned char sig[64]) {
+  const unsigned char *p = der;
+  ECDSA_SIG *ecdsa = d2i_ECDSA_SIG(NULL, &p, (long)derLen);
+  int ok = 0;
+  if (ecdsa != NULL && p == der + derLen) {
+    const BIGNUM *r = NULL, *s = NULL;
+    ECDSA_SIG_get0(ecdsa, &r, &s);
+    ok = BN_bn2binpad(r, sig, 32) == 32 && BN_bn2binpad(s, sig + 32, 32) == 32;
+  }
+  ECDSA_SIG_free(ecdsa);
+  return ok;
+}
+
 /// ES256 signature over SHA-256(msg), written as raw r||s (64 bytes), as JWS wants.
 static inline int ca_p256_sign_raw(EVP_PKEY *key, const unsigned char *msg, size_t len,
                                    unsigned char sig[64]) {
   EVP_MD_CTX *md = EVP_MD_CTX_new();
   unsigned char der[80];
   size_t derLen = sizeof der;
-  ECDSA_SIG *ecdsa = NULL;
   int ok = 0;
   if (md == NULL) return 0;
   if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
       EVP_DigestSign(md, der, &derLen, msg, len) == 1) {
-    const unsigned char *p = der;
-    ecdsa = d2i_ECDSA_SIG(NULL, &p, (long)derLen);
-    if (ecdsa != NULL) {
-      const BIGNUM *r = NULL, *s = NULL;
-      ECDSA_SIG_get0(ecdsa, &r, &s);
-      ok = BN_bn2binpad(r, sig, 32) == 32 && BN_bn2binpad(s, sig + 32, 32) == 32;
-    }
+    ok = ca_ecdsa_der_to_raw(der, derLen, sig);
   }
-  ECDSA_SIG_free(ecdsa);
   EVP_MD_CTX_free(md);
   return ok ? 1 : 0;
 }

@@ -109,6 +109,21 @@ static inline int ca_pkey_from_provider(EVP_PKEY *key, const char *provName) {
   return name != NULL && strcmp(name, provName) == 0 ? 1 : 0;
 }
 
+/// `key` when it is a P-256 key of provider `provName`; otherwise frees it
+/// and returns NULL (a reference or URI that named some other key).
+static inline EVP_PKEY *ca_pkey_keep_if_p256_from(EVP_PKEY *key, const char *provName) {
+  char group[32];
+  size_t groupLen = 0;
+  if (key != NULL &&
+      (ca_pkey_from_provider(key, provName) != 1 ||
+       EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &groupLen) != 1 ||
+       strcmp(group, "prime256v1") != 0)) {
+    EVP_PKEY_free(key);
+    key = NULL;
+  }
+  return key;
+}
+
 /// The reference the vault can hold: the provider's own private-key encoding
 /// (for tpm2, DER "TSS2 PRIVATE KEY": the public area and the private area
 /// encrypted by the TPM's parent key, useless without that TPM). Only the
@@ -144,8 +159,6 @@ static inline EVP_PKEY *ca_pkey_decode_reference(OSSL_LIB_CTX *lib, const char *
   EVP_PKEY *key = NULL;
   const unsigned char *p = der;
   size_t left = len;
-  char group[32];
-  size_t groupLen = 0;
   if (der == NULL || len == 0 || len > CA_PROVIDER_REF_MAX) return NULL;
   if (ca_provider_propq(provName, 0, propq, sizeof propq) != 1) return NULL;
   dec = OSSL_DECODER_CTX_new_for_pkey(&key, "DER", NULL, "EC", EVP_PKEY_KEYPAIR, lib, propq);
@@ -156,14 +169,7 @@ static inline EVP_PKEY *ca_pkey_decode_reference(OSSL_LIB_CTX *lib, const char *
     key = NULL;
   }
   OSSL_DECODER_CTX_free(dec);
-  if (key != NULL &&
-      (ca_pkey_from_provider(key, provName) != 1 ||
-       EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &groupLen) != 1 ||
-       strcmp(group, "prime256v1") != 0)) {
-    EVP_PKEY_free(key);
-    key = NULL;
-  }
-  return key;
+  return ca_pkey_keep_if_p256_from(key, provName);
 }
 
 /// Loads the first private key behind an OSSL_STORE URI (for tpm2:
@@ -173,8 +179,6 @@ static inline EVP_PKEY *ca_pkey_load_uri(OSSL_LIB_CTX *lib, const char *provName
   char propq[96];
   OSSL_STORE_CTX *store;
   EVP_PKEY *key = NULL;
-  char group[32];
-  size_t groupLen = 0;
   if (uri == NULL || strlen(uri) > 1024) return NULL;
   if (ca_provider_propq(provName, 0, propq, sizeof propq) != 1) return NULL;
   store = OSSL_STORE_open_ex(uri, lib, propq, NULL, NULL, NULL, NULL, NULL);
@@ -190,14 +194,7 @@ static inline EVP_PKEY *ca_pkey_load_uri(OSSL_LIB_CTX *lib, const char *provName
     OSSL_STORE_INFO_free(info);
   }
   OSSL_STORE_close(store);
-  if (key != NULL &&
-      (ca_pkey_from_provider(key, provName) != 1 ||
-       EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &groupLen) != 1 ||
-       strcmp(group, "prime256v1") != 0)) {
-    EVP_PKEY_free(key);
-    key = NULL;
-  }
-  return key;
+  return ca_pkey_keep_if_p256_from(key, provName);
 }
 
 /// ES256 with a provider key: SHA-256 of msg in software (the message never
@@ -213,7 +210,6 @@ static inline int ca_pkey_sign_es256_in(OSSL_LIB_CTX *lib, EVP_PKEY *key, const 
   unsigned char der[80];
   size_t derLen = sizeof der;
   EVP_PKEY_CTX *ctx = NULL;
-  ECDSA_SIG *ecdsa = NULL;
   int ok = 0;
   if (provName == NULL || ca_provider_propq(provName, 1, propq, sizeof propq) != 1) return 0;
   if (EVP_Digest(msg, len, digest, &digestLen, EVP_sha256(), NULL) != 1 || digestLen != 32) return 0;
@@ -221,15 +217,8 @@ static inline int ca_pkey_sign_es256_in(OSSL_LIB_CTX *lib, EVP_PKEY *key, const 
   if (ctx == NULL) return 0;
   if (EVP_PKEY_sign_init(ctx) == 1 && EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1 &&
       EVP_PKEY_sign(ctx, der, &derLen, digest, sizeof digest) == 1) {
-    const unsigned char *p = der;
-    ecdsa = d2i_ECDSA_SIG(NULL, &p, (long)derLen);
-    if (ecdsa != NULL && p == der + derLen) {
-      const BIGNUM *r = NULL, *s = NULL;
-      ECDSA_SIG_get0(ecdsa, &r, &s);
-      ok = BN_bn2binpad(r, sig, 32) == 32 && BN_bn2binpad(s, sig + 32, 32) == 32;
-    }
+    ok = ca_ecdsa_der_to_raw(der, derLen, sig);
   }
-  ECDSA_SIG_free(ecdsa);
   EVP_PKEY_CTX_free(ctx);
   return ok ? 1 : 0;
 }
