@@ -44,7 +44,7 @@ cleanup() {
 }
 trap cleanup EXIT
 chmod 0755 "$root"
-mkdir -p "$root/etc/default" "$root/etc/init.d" "$root/usr/bin" "$root/run" "$root/log" "$root/victim" "$root/sys"
+mkdir -p "$root/etc/default" "$root/etc/init.d" "$root/usr/bin" "$root/run" "$root/log" "$root/victim" "$root/sys" "$root/trigger"
 cp "$s90" "$root/etc/init.d/S90camera-agent"
 chmod 0755 "$root/etc/init.d/S90camera-agent"
 script=$root/etc/init.d/S90camera-agent
@@ -119,7 +119,14 @@ if [ "\$starts" != 1 ]; then
 fi
 echo "camera-agent: planted" >&2
 echo \$((starts + 1)) >"\$run/starts"
-if [ "\$starts" = 0 ]; then exit 3; fi
+# The first agent crashes, but only once the test has seen 'start' report
+# OK: crashing at once raced S90's check that the agent is up (a loaded CI
+# host saw "Starting camera-agent: FAIL"). The trigger is in a root-owned
+# directory the agent can only read.
+if [ "\$starts" = 0 ]; then
+  while [ ! -e $root/trigger/crash ]; do sleep 0.1; done
+  exit 3
+fi
 while :; do sleep 1 & wait \$!; done
 EOF
 chmod 0755 "$root/usr/bin/camera-agent"
@@ -154,6 +161,7 @@ logged() { grep -qF -- "$1" "$log" "$log.1" 2>/dev/null; }
 count_logged() { cat "$log.1" "$log" 2>/dev/null | grep -cF -- "$1" || true; }
 
 check "start" sh "$script" start
+: >"$root/trigger/crash"
 check "the crashed agent was restarted (start 2 logged)" wait_for 60 logged "starting camera-agent (start 2)"
 check "the second agent planted too" wait_for 60 sh -c "[ \"\$(cat '$root/run/camera-agent/starts' 2>/dev/null)\" = 2 ]"
 check "agent runs as $user (uid $uid)" grep -qx "$uid" "$root/run/camera-agent/uid"
