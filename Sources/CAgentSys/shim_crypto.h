@@ -99,8 +99,11 @@ static inline int ca_aes256gcm_open(const unsigned char key[32],
 
 // ECDSA P-256. Keys travel as EVP_PKEY* (an opaque pointer in Swift).
 
-static inline EVP_PKEY *ca_p256_generate(void) {
-  EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+/// A new P-256 key from library context `lib` (NULL: the default one) and
+/// the implementation `propq` selects (NULL: any; "provider=tpm2": made
+/// inside that provider's element).
+static inline EVP_PKEY *ca_p256_generate_ex(OSSL_LIB_CTX *lib, const char *propq) {
+  EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(lib, "EC", propq);
   EVP_PKEY *key = NULL;
   if (ctx == NULL) return NULL;
   if (EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_CTX_set_group_name(ctx, "P-256") != 1 ||
@@ -110,6 +113,8 @@ static inline EVP_PKEY *ca_p256_generate(void) {
   EVP_PKEY_CTX_free(ctx);
   return key;
 }
+
+static inline EVP_PKEY *ca_p256_generate(void) { return ca_p256_generate_ex(NULL, NULL); }
 
 static inline void ca_pkey_free(EVP_PKEY *key) { EVP_PKEY_free(key); }
 

@@ -89,17 +89,8 @@ static inline int ca_provider_propq(const char *name, int preferOnly, char *buf,
 /// hierarchy's primary key and only its wrapped blob is ever returned).
 static inline EVP_PKEY *ca_p256_generate_in(OSSL_LIB_CTX *lib, const char *provName) {
   char propq[96];
-  EVP_PKEY_CTX *ctx;
-  EVP_PKEY *key = NULL;
   if (ca_provider_propq(provName, 0, propq, sizeof propq) != 1) return NULL;
-  ctx = EVP_PKEY_CTX_new_from_name(lib, "EC", propq);
-  if (ctx == NULL) return NULL;
-  if (EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_CTX_set_group_name(ctx, "P-256") != 1 ||
-      EVP_PKEY_generate(ctx, &key) != 1) {
-    key = NULL;
-  }
-  EVP_PKEY_CTX_free(ctx);
-  return key;
+  return ca_p256_generate_ex(lib, propq);
 }
 
 /// 1 when the key's implementation comes from provider `provName`.
