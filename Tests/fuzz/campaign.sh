@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# A long fuzzing campaign (bench, not CI): every target in turn, one process
-# at a time at nice 19, in slices of at most 10 minutes until the time is
-# spent, each continuing the target's own persistent corpus (seeded from the
+# A long fuzzing campaign (bench, not CI): every target in turn, --jobs
+# processes at a time (default: one per core; never two on one target) at
+# nice 19, in slices of at most 10 minutes until the time is spent, each continuing the target's own persistent corpus (seeded from the
 # committed seeds and regressions). Prints, and keeps in
 # .build-fuzz/campaign/summary.txt after every slice: executions, coverage,
 # features, corpus size and findings per target. At the end each corpus is
@@ -14,12 +14,13 @@
 # target binaries, so executions against older code are never counted.
 set -eu
 
-usage="usage: Tests/fuzz/campaign.sh --hours H [--until HH:MM] [--execs N] [--resume] [--nice N] [TARGET...]   (H may be a fraction: 0.5)"
+usage="usage: Tests/fuzz/campaign.sh --hours H [--until HH:MM] [--execs N] [--jobs N] [--resume] [--nice N] [TARGET...]   (H may be a fraction: 0.5; --jobs defaults to the number of cores)"
 hours=""
 until_hm=""
 goal=0
 resume=0
 nice_level=19
+jobs=$(nproc)
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -32,6 +33,9 @@ while [ $# -gt 0 ]; do
     --nice)
       if [ $# -lt 2 ] || ! [[ $2 =~ ^[0-9]+$ ]] || [ "$2" -gt 19 ]; then echo "$usage" >&2; exit 64; fi
       nice_level=$2; shift ;;
+    --jobs)
+      if [ $# -lt 2 ] || ! [[ $2 =~ ^[1-9][0-9]*$ ]]; then echo "$usage" >&2; exit 64; fi
+      jobs=$2; shift ;;
     --resume) resume=1 ;;
     -*) echo "$usage" >&2; exit 64 ;;
     *) targets+=("$1") ;;
@@ -65,12 +69,17 @@ mkdir -p "$base/bin" "$base/logs"
 # out from under it.
 for t in "${targets[@]}"; do cp "$repo/.build-fuzz/bin/$t" "$base/bin/$t"; done
 
-declare -A total_execs total_seconds last_cov last_ft total_found build_id
+# Per-target totals live in files (state/TARGET: "execs seconds cov ft
+# found"), so the parallel workers below can share them under one lock.
+state="$base/state"
+running="$base/running"
+rm -rf "$state" "$running"
+mkdir -p "$state" "$running"
+declare -A build_id
 for t in "${targets[@]}"; do
-  total_execs[$t]=0; total_seconds[$t]=0; last_cov[$t]=0; last_ft[$t]=0
   build_id[$t]=$(sha256sum "$base/bin/$t" | cut -c1-16)
   mkdir -p "$base/corpus/$t" "$base/findings/$t"
-  total_found[$t]=$(find "$base/findings/$t" -type f | wc -l)
+  echo "0 0 0 0 $(find "$base/findings/$t" -type f | wc -l)" > "$state/$t"
 done
 # The ledger: one line per target, "target build execs seconds cov ft".
 ledger="$base/ledger"
@@ -78,7 +87,8 @@ if [ "$resume" = 1 ] && [ -f "$ledger" ]; then
   while read -r t id e sec c f; do
     [ -n "${build_id[$t]:-}" ] || continue
     if [ "$id" = "${build_id[$t]}" ]; then
-      total_execs[$t]=$e; total_seconds[$t]=$sec; last_cov[$t]=${c:-0}; last_ft[$t]=${f:-0}
+      read -r _ _ _ _ n < "$state/$t"
+      echo "$e $sec ${c:-0} ${f:-0} $n" > "$state/$t"
       echo "resume $t: $e execs in $sec s so far (build $id)"
     else
       echo "resume $t: the binary changed since the ledger (build $id, now ${build_id[$t]}): starting from 0"
@@ -86,65 +96,108 @@ if [ "$resume" = 1 ] && [ -f "$ledger" ]; then
   done < "$ledger"
 fi
 write_ledger() {
-  local t
-  for t in "${targets[@]}"; do echo "$t ${build_id[$t]} ${total_execs[$t]} ${total_seconds[$t]} ${last_cov[$t]} ${last_ft[$t]}"; done > "$ledger.new"
+  local t e s c f n
+  for t in "${targets[@]}"; do
+    read -r e s c f n < "$state/$t"
+    echo "$t ${build_id[$t]} $e $s $c $f"
+  done > "$ledger.new"
   mv "$ledger.new" "$ledger"
 }
-# short TARGET: it has not reached the goal (always true without --execs).
-short() { [ "$goal" = 0 ] || [ "${total_execs[$1]}" -lt "$goal" ]; }
-# How many targets are still short of the goal.
-short_of_goal() {
-  local t n=0
-  for t in "${targets[@]}"; do
-    if short "$t"; then n=$((n + 1)); fi
-  done
-  echo "$n"
-}
+# short EXECS: a target with that many executions has not reached the goal
+# (always true without --execs).
+short() { [ "$goal" = 0 ] || [ "$1" -lt "$goal" ]; }
 
 summary() {
-  local t
+  local t e s c f n
   printf '%-22s %12s %8s %6s %7s %7s %8s\n' target execs seconds cov ft corpus findings
   for t in "${targets[@]}"; do
-    printf '%-22s %12s %8s %6s %7s %7s %8s\n' "$t" "${total_execs[$t]}" "${total_seconds[$t]}" \
-      "${last_cov[$t]}" "${last_ft[$t]}" "$(find "$base/corpus/$t" -type f | wc -l)" "${total_found[$t]}"
+    read -r e s c f n < "$state/$t"
+    printf '%-22s %12s %8s %6s %7s %7s %8s\n' "$t" "$e" "$s" "$c" "$f" \
+      "$(find "$base/corpus/$t" -type f | wc -l)" "$n"
   done
 }
 
-round=0
-while [ "$(date +%s)" -lt "$deadline" ] && [ "$(short_of_goal)" -gt 0 ]; do
-  round=$((round + 1))
-  pending=$(short_of_goal)
+# claim (under the lock): prints "TARGET SECONDS" for the next slice, or
+# nothing when every target short of the goal is already running (or the
+# time is spent). A target runs on one worker at a time, since each has one
+# corpus. With a goal, a target not yet measured goes first (its first slice,
+# 60 s, measures its rate), then the one with the most time still needed:
+# longest-first keeps the slowest target from running alone at the end.
+# Without a goal, the target with the least time so far.
+claim() {
+  local t e s c f n key best="" best_key=-1 n_short=0 now left slice need
+  now=$(date +%s)
+  left=$((deadline - now))
+  [ "$left" -gt 5 ] || return 0
   for t in "${targets[@]}"; do
-    short "$t" || continue
-    now=$(date +%s)
-    left=$((deadline - now))
-    [ "$left" -gt 5 ] || break
-    # What is left shared by the targets not yet run this round, so a slow
-    # start (the build) cannot leave the last targets without a turn.
-    slice=$(( left / pending ))
-    pending=$((pending - 1))
-    [ "$slice" -le 600 ] || slice=600
-    # With a goal, no longer than the target's own rate so far needs for it
-    # (plus a margin): a fast target's spare time goes to the slow ones.
-    # Its first slice measures that rate.
-    if [ "$goal" != 0 ] && [ "${total_seconds[$t]}" = 0 ] && [ "$slice" -gt 60 ]; then slice=60; fi
-    if [ "$goal" != 0 ] && [ "${total_seconds[$t]}" -gt 0 ] && [ "${total_execs[$t]}" -gt 0 ]; then
-      need=$(( (goal - total_execs[$t]) * total_seconds[$t] * 11 / (total_execs[$t] * 10) + 5 ))
-      [ "$slice" -le "$need" ] || slice=$need
+    read -r e s c f n < "$state/$t"
+    short "$e" || continue
+    n_short=$((n_short + 1))
+    [ ! -e "$running/$t" ] || continue
+    if [ "$goal" = 0 ]; then
+      key=$((1000000000 - s))
+    elif [ "$s" = 0 ]; then
+      key=1000000000000
+    elif [ "$e" = 0 ]; then
+      key=0   # ran and executed nothing: its log says why; last in line
+    else
+      key=$(( (goal - e) * s / e ))
     fi
-    [ "$slice" -le "$left" ] || slice=$left
-    [ "$slice" -ge 5 ] || slice=5
-    log="$base/logs/$t.$round.log"
-    FUZZ_NICE=$nice_level FUZZ_BIN_DIR="$base/bin" fuzz_once "$t" "$slice" "$base/corpus/$t" "$base/findings/$t" "$log"
-    total_execs[$t]=$(( ${total_execs[$t]} + execs ))
-    total_seconds[$t]=$(( ${total_seconds[$t]} + slice ))
-    last_cov[$t]=$cov; last_ft[$t]=$ft
-    total_found[$t]=$(( ${total_found[$t]} + found ))
-    summary > "$base/summary.txt"
-    write_ledger
-    echo "round $round $t: +$execs execs (cov $cov, findings ${total_found[$t]})"
+    if [ "$key" -gt "$best_key" ]; then best=$t; best_key=$key; fi
   done
+  [ -n "$best" ] || return 0
+  read -r e s c f n < "$state/$best"
+  if [ "$goal" = 0 ]; then
+    # The time left, shared by the targets over the workers.
+    slice=$(( left * jobs / n_short ))
+  elif [ "$s" = 0 ] || [ "$e" = 0 ]; then
+    slice=60
+  else
+    # No longer than the target's own rate so far needs (plus a margin).
+    need=$(( (goal - e) * s * 11 / (e * 10) + 5 ))
+    slice=$need
+  fi
+  [ "$slice" -le 600 ] || slice=600
+  [ "$slice" -le "$left" ] || slice=$left
+  [ "$slice" -ge 5 ] || slice=5
+  touch "$running/$best"
+  echo "$best $slice"
+}
+
+# worker ID: slices until claim has nothing left for it.
+worker() {
+  local id=$1 job t slice e s c f n log
+  while :; do
+    job=$( { flock -x 9; claim; } 9>"$base/lock" )
+    [ -n "$job" ] || break
+    t=${job% *}
+    slice=${job#* }
+    log="$base/logs/$t.$(date +%s).$id.log"
+    FUZZ_NICE=$nice_level FUZZ_BIN_DIR="$base/bin" fuzz_once "$t" "$slice" "$base/corpus/$t" "$base/findings/$t" "$log"
+    {
+      flock -x 9
+      read -r e s c f n < "$state/$t"
+      e=$((e + execs)); s=$((s + slice)); n=$((n + found))
+      echo "$e $s $cov $ft $n" > "$state/$t"
+      write_ledger
+      summary > "$base/summary.txt"
+      rm -f "$running/$t"
+    } 9>"$base/lock"
+    echo "worker $id $t: +$execs execs in $slice s, $e in all (cov $cov, findings $n)"
+  done
+}
+
+goal_text=""
+[ "$goal" = 0 ] || goal_text=", goal $goal execs each"
+echo "campaign: ${#targets[@]} targets, $jobs worker(s) at nice $nice_level$goal_text, until $(date -d "@$deadline" +%H:%M)"
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; exit 130' INT TERM
+for i in $(seq 1 "$jobs"); do
+  worker "$i" &
+  pids+=($!)
 done
+wait "${pids[@]}"
+trap - INT TERM
 
 echo "merging corpora"
 for t in "${targets[@]}"; do
