@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A long fuzzing campaign (bench, not CI): every target in turn, --jobs
 # processes at a time (default: one per core; never two on one target) at
-# nice 19, in slices of at most 10 minutes until the time is spent, each continuing the target's own persistent corpus (seeded from the
+# nice 19, in slices of at most 10 minutes until the time is spent, each
+# continuing the target's own persistent corpus (seeded from the
 # committed seeds and regressions). Prints, and keeps in
 # .build-fuzz/campaign/summary.txt after every slice: executions, coverage,
 # features, corpus size and findings per target. At the end each corpus is
@@ -125,7 +126,7 @@ summary() {
 # longest-first keeps the slowest target from running alone at the end.
 # Without a goal, the target with the least time so far.
 claim() {
-  local t e s c f n key best="" best_key=-1 n_short=0 now left slice need
+  local t e s c f n key best="" best_key=-1 best_e=0 best_s=0 n_short=0 now left slice need
   now=$(date +%s)
   left=$((deadline - now))
   [ "$left" -gt 5 ] || return 0
@@ -143,10 +144,11 @@ claim() {
     else
       key=$(( (goal - e) * s / e ))
     fi
-    if [ "$key" -gt "$best_key" ]; then best=$t; best_key=$key; fi
+    if [ "$key" -gt "$best_key" ]; then best=$t; best_key=$key; best_e=$e; best_s=$s; fi
   done
   [ -n "$best" ] || return 0
-  read -r e s c f n < "$state/$best"
+  e=$best_e
+  s=$best_s
   if [ "$goal" = 0 ]; then
     # The time left, shared by the targets over the workers.
     slice=$(( left * jobs / n_short ))
