@@ -113,6 +113,19 @@ import Testing
     #expect(LogMask.apply("code=abc%22Zq7xW2pL9kZq7xW2pL9k next") == "code=[masked][masked] next")
   }
 
+  /// Found in review after the 2026-12-02 campaign (the oracle then allowed
+  /// it): a form-encoded value that begins with an escaped delimiter
+  /// (`psk=%3Bk8...`) counted as empty, so the secret after it was logged.
+  @Test func valueStartingWithAnEscapedDelimiterIsMasked() throws {
+    let kept = try #require(Self.inputs("log-mask").first { $0.name == "escaped-delimiter-first" })
+    let line = LogSafeText.line(String(decoding: kept.bytes, as: UTF8.self))
+    for secret in ["k8QzWp2", "hunter2", "%26pw"] {
+      #expect(!line.contains(secret), "\(secret) in \(line)")
+    }
+    #expect(line.contains("ssid=home"), "the next field is left alone: \(line)")
+    #expect(LogMask.apply("psk=%3B%3Bab next") == "psk=[masked]%3Bab next")
+  }
+
   @Test func lineLimitIncludesTheEllipsis() throws {
     let text = String(
       decoding: try #require(Self.inputs("log-mask").first { $0.name == "line-limit" }).bytes, as: UTF8.self)

@@ -31,6 +31,10 @@ import Testing
         ("client_secret : opensesame", "opensesame"),
         ("psk:'abc'", "abc"), ("GET /cb?code%3Dsplx%26state=1", "splx"), ("refresh_token%3Aabc", "abc"),
         ("body token%22%3A%22zz9", "zz9"), ("a~token=t1 b+code=c1", "t1"), ("a~token=t1 b+code=c1", "c1"),
+        // A form-encoded secret that begins with an escaped delimiter is a
+        // value, not an empty one (it used to leak whole).
+        ("POST psk=%3Bk8Qz&ssid=x", "k8Qz"), ("psk=%2Coo", "oo"), ("passphrase=%20hunter", "hunter"),
+        ("password=%26pw%26rest", "pw"),
       ],
       kept: [
         "session key: generation failed", "exit code: 3", "token poll: HTTP 503 (temporarily_unavailable)",

@@ -80,7 +80,7 @@ declare -A build_id
 for t in "${targets[@]}"; do
   build_id[$t]=$(sha256sum "$base/bin/$t" | cut -c1-16)
   mkdir -p "$base/corpus/$t" "$base/findings/$t"
-  echo "0 0 0 0 $(find "$base/findings/$t" -type f | wc -l)" > "$state/$t"
+  echo "0 0 0 0 $(find "$base/findings/$t" -type f ! -name 'slow-unit-*' | wc -l) $(find "$base/findings/$t" -type f -name 'slow-unit-*' | wc -l)" > "$state/$t"
 done
 # The ledger: one line per target, "target build execs seconds cov ft".
 ledger="$base/ledger"
@@ -88,8 +88,8 @@ if [ "$resume" = 1 ] && [ -f "$ledger" ]; then
   while read -r t id e sec c f; do
     [ -n "${build_id[$t]:-}" ] || continue
     if [ "$id" = "${build_id[$t]}" ]; then
-      read -r _ _ _ _ n < "$state/$t"
-      echo "$e $sec ${c:-0} ${f:-0} $n" > "$state/$t"
+      read -r _ _ _ _ n w < "$state/$t"
+      echo "$e $sec ${c:-0} ${f:-0} $n $w" > "$state/$t"
       echo "resume $t: $e execs in $sec s so far (build $id)"
     else
       echo "resume $t: the binary changed since the ledger (build $id, now ${build_id[$t]}): starting from 0"
@@ -97,9 +97,9 @@ if [ "$resume" = 1 ] && [ -f "$ledger" ]; then
   done < "$ledger"
 fi
 write_ledger() {
-  local t e s c f n
+  local t e s c f n w
   for t in "${targets[@]}"; do
-    read -r e s c f n < "$state/$t"
+    read -r e s c f n w < "$state/$t"
     echo "$t ${build_id[$t]} $e $s $c $f"
   done > "$ledger.new"
   mv "$ledger.new" "$ledger"
@@ -109,12 +109,14 @@ write_ledger() {
 short() { [ "$goal" = 0 ] || [ "$1" -lt "$goal" ]; }
 
 summary() {
-  local t e s c f n
-  printf '%-22s %12s %8s %6s %7s %7s %8s\n' target execs seconds cov ft corpus findings
+  local t e s c f n w
+  # findings: crash, timeout, leak, oom, property failure; slow: slow-unit
+  # artifacts (over 10 s yet finished), apart because a paused VM makes them.
+  printf '%-22s %12s %8s %6s %7s %7s %8s %5s\n' target execs seconds cov ft corpus findings slow
   for t in "${targets[@]}"; do
-    read -r e s c f n < "$state/$t"
-    printf '%-22s %12s %8s %6s %7s %7s %8s\n' "$t" "$e" "$s" "$c" "$f" \
-      "$(find "$base/corpus/$t" -type f | wc -l)" "$n"
+    read -r e s c f n w < "$state/$t"
+    printf '%-22s %12s %8s %6s %7s %7s %8s %5s\n' "$t" "$e" "$s" "$c" "$f" \
+      "$(find "$base/corpus/$t" -type f | wc -l)" "$n" "$w"
   done
 }
 
@@ -168,7 +170,7 @@ claim() {
 
 # worker ID: slices until claim has nothing left for it.
 worker() {
-  local id=$1 job t slice e s c f n log
+  local id=$1 job t slice e s c f n w log
   while :; do
     job=$( { flock -x 9; claim; } 9>"$base/lock" )
     [ -n "$job" ] || break
@@ -178,14 +180,14 @@ worker() {
     FUZZ_NICE=$nice_level FUZZ_BIN_DIR="$base/bin" fuzz_once "$t" "$slice" "$base/corpus/$t" "$base/findings/$t" "$log"
     {
       flock -x 9
-      read -r e s c f n < "$state/$t"
-      e=$((e + execs)); s=$((s + slice)); n=$((n + found))
-      echo "$e $s $cov $ft $n" > "$state/$t"
+      read -r e s c f n w < "$state/$t"
+      e=$((e + execs)); s=$((s + slice)); n=$((n + found)); w=$((w + slow))
+      echo "$e $s $cov $ft $n $w" > "$state/$t"
       write_ledger
       summary > "$base/summary.txt"
       rm -f "$running/$t"
     } 9>"$base/lock"
-    echo "worker $id $t: +$execs execs in $slice s, $e in all (cov $cov, findings $n)"
+    echo "worker $id $t: +$execs execs in $slice s, $e in all (cov $cov, findings $n, slow units $w)"
   done
 }
 

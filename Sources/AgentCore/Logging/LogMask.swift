@@ -22,7 +22,8 @@ public enum LogMask {
     /// A key followed by `=` (or `%3D`), or by `:` (or `%3A`) when the key
     /// is quoted, is in `colonKeys`, or is glued to a name by `-` or `.`
     /// (`x-api-key:`); then optional spaces and a quote: the value after it,
-    /// up to a space, quote, `&`, `,` or `;` (or their percent escapes).
+    /// up to a space, quote, `&`, `,` or `;` (or their percent escapes, but
+    /// not one at the value's first byte).
     case assignment([Key])
     /// A run of at least `length` characters with at least `classes` of
     /// upper case, lower case and digits.
@@ -191,11 +192,20 @@ public enum LogMask {
     return cursor
   }
 
+  /// A percent-escaped delimiter ends the value except as its first byte:
+  /// a form-encoded secret that begins with `;`, `,`, `&`, a space or a
+  /// quote (`psk=%3Bk8...`) is a value, not an empty one followed by prose.
+  /// An empty JSON string written escaped (`%22%22`) then masks one `%22`,
+  /// which leans to masking.
   static func valueEnd(_ bytes: [UInt8], from start: Int) -> Int {
     var end = start
     while end < bytes.count {
       if isValueDelimiter(bytes[end]) { return end }
-      if let escaped = percentEscape(bytes, at: end), isValueDelimiter(escaped) { return end }
+      if let escaped = percentEscape(bytes, at: end), isValueDelimiter(escaped) {
+        if end > start { return end }
+        end += 3
+        continue
+      }
       end += 1
     }
     return end

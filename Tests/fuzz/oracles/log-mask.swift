@@ -63,25 +63,16 @@ func quoteWidth(_ line: [UInt8], _ at: Int) -> Int {
 
 func valueIsMasked(_ line: [UInt8], _ start: Int, cut: Bool) -> Bool {
   guard start < line.count else { return true }
-  // An empty value: a delimiter (space, quote, `&`, `,`, `;`) or, per the
-  // README, its percent escape.
+  // An empty value: a delimiter (space, quote, `&`, `,`, `;`). A percent
+  // escape of one as the value's first byte is not: per the README it is
+  // the start of a form-encoded value (`psk=%3Bk8...`) and must be masked.
   if isDelimiter(line[start]) { return true }
-  if let escaped = percentEscape(line, start), isDelimiter(escaped) { return true }
   let rest = Array(line[start...])
   if rest.starts(with: masked) { return true }
   // "[mas" then the cut: the ellipsis was appended after a prefix of the
   // mask, or of a percent-escaped opening quote and the mask ("%2", "%22[m":
-  // the campaign found the cut there), or of a percent-escaped delimiter,
-  // that is an empty value ("psk=%3" cut from "psk=%3b": the campaign of
-  // 2026-12-02 found that one after 1.3 M executions: the seed
-  // corpus/log-mask/cut-escaped-delimiter).
+  // the campaign found the cut there).
   guard cut else { return false }
-  // "%X" of a delimiter's escape: X is the high digit of some delimiter.
-  if rest.count == 2, rest[0] == 0x25, let high = hex(rest[1]),
-    (0..<16).contains(where: { isDelimiter(high << 4 | UInt8($0)) })
-  {
-    return true
-  }
   return [masked, Array("%22".utf8) + masked, Array("%27".utf8) + masked].contains { whole in
     rest.count < whole.count && Array(whole.prefix(rest.count)) == rest
   }
