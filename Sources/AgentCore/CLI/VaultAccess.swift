@@ -47,6 +47,19 @@ enum VaultAccess {
     }
   }
 
+  /// The configured anti-rollback counter (nil: none configured), or the
+  /// exit status once the reason is on stderr. Not generic, so the binary
+  /// holds one copy, not one per command.
+  static func openCounter(_ config: AgentConfig) -> (counter: DeviceTPMCounter?, refused: Int32?) {
+    guard let path = config.antiRollbackTPM else { return (nil, nil) }
+    do {
+      return (try DeviceTPMCounter(path: path), nil)
+    } catch {
+      Console.err("camera-agent: anti_rollback = tpm:\(path): \(error.description)")
+      return (nil, ExitCode.failure)
+    }
+  }
+
   static func run<C: VaultCommand>(_ command: inout C, config: AgentConfig) -> Int32 {
     guard let source = config.keySource else {
       Console.err("camera-agent: key_source is not set in the configuration; refusing to touch the vault")
@@ -64,9 +77,14 @@ enum VaultAccess {
       Console.err("camera-agent: \(error.description)")
       return ExitCode.failure
     }
+    // The counter is opened before the vault: a board configured for one
+    // never runs without it (no silent fallback to an unbound vault).
+    let (counter, refused) = openCounter(config)
+    if let refused { return refused }
     switch config.vaultBackend {
     case .file:
-      var vault = Vault(store: FileSlotStore(directory: config.vaultPath), hardwareKey: hardwareKey)
+      var vault = Vault(
+        store: FileSlotStore(directory: config.vaultPath), hardwareKey: hardwareKey, counter: counter)
       if C.changesVault, let refused = takeOwnership(&vault) { return refused }
       let code = command.run(&vault, config: config)
       // Root-run commands (the factory console) leave the vault to the
@@ -93,7 +111,7 @@ enum VaultAccess {
         Console.err("camera-agent: \(error.description)")
         return ExitCode.failure
       }
-      var vault = Vault(store: store, hardwareKey: hardwareKey)
+      var vault = Vault(store: store, hardwareKey: hardwareKey, counter: counter)
       if C.changesVault, let refused = takeOwnership(&vault) { return refused }
       return command.run(&vault, config: config)
     }

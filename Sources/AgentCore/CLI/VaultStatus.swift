@@ -12,15 +12,20 @@
 /// JSON schema 1 (members in this order; absent optional members omitted):
 ///
 ///     {"schema":1,"vault":"provisioned"|"unprovisioned","vault_path":STRING,
-///      "key_source":STRING,"device_id":STRING,"generation":INT,"slot":INT,
+///      "key_source":STRING,"anti_rollback":STRING,"device_id":STRING,"generation":INT,"slot":INT,
 ///      "identity_key":"present"|"absent"|"unreadable","identity_thumbprint":STRING,
 ///      "identity_jwk":{"crv":"P-256","kty":"EC","x":STRING,"y":STRING},
 ///      "dpop_key":"present"|"absent","access_token":"present"|"absent",
 ///      "access_token_expires":INT,"refresh_token":"present"|"absent",
 ///      "session_issuer":STRING,"session_api_base":STRING,
-///      "last_activation":INT,"provisioned_at":INT,"time_floor":INT,"skipped":[STRING,...]}
+///      "last_activation":INT,"provisioned_at":INT,"time_floor":INT,
+///      "rollback_counter":INT,"rollback_increment_pending":"yes","skipped":[STRING,...]}
 ///
-/// `device_id` to `provisioned_at` appear only when provisioned; times are
+/// `anti_rollback` (`tpm:PATH`) appears only when the vault is bound to a
+/// counter, `rollback_counter` (the value the current record was written
+/// with) then only when provisioned, and `rollback_increment_pending` only
+/// while the record is one ahead of the counter (the daemon, as the owner,
+/// finishes it). `device_id` to `provisioned_at` appear only when provisioned; times are
 /// seconds since the epoch; `skipped` (always present) lists slots that were
 /// passed over and why.
 struct VaultStatus {
@@ -42,6 +47,9 @@ struct VaultStatus {
     fields.append(("vault", .text(contents == nil || vault.current == nil ? "unprovisioned" : "provisioned")))
     fields.append(("vault_path", .text(config.vaultPath)))
     fields.append(("key_source", .text(config.keySource?.description ?? "unset")))
+    if vault.isBound, let path = config.antiRollbackTPM {
+      fields.append(("anti_rollback", .text("tpm:\(path)")))
+    }
     skipped = vault.skipped
     guard let contents, let current = vault.current else { return }
     fields.append(("device_id", .text(contents.deviceID)))
@@ -73,6 +81,10 @@ struct VaultStatus {
     if let at = contents.lastActivation { fields.append(("last_activation", .number(at))) }
     if let at = contents.provisionedAt { fields.append(("provisioned_at", .number(at))) }
     if let floor = contents.timeFloor { fields.append(("time_floor", .number(floor))) }
+    if vault.isBound, let value = contents.rollbackCounter {
+      fields.append(("rollback_counter", .unsigned(value)))
+      if vault.counterIncrementPending { fields.append(("rollback_increment_pending", .text("yes"))) }
+    }
   }
 
   /// `key=value` lines, `skipped=` once per skipped slot.

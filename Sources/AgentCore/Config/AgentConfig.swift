@@ -21,6 +21,10 @@ public struct AgentConfig: Equatable {
   public var vaultPath: String = "/var/lib/camera-agent/vault"
   /// The board's hardware-unique key; nil until configured (no silent default).
   public var keySource: KeySource? = nil
+  /// The TPM device whose NV counter the vault is bound to (`anti_rollback =
+  /// tpm:PATH`, RollbackRule.swift); nil: no counter, and an old image of the
+  /// flash opens (the documented limit of a board without one).
+  public var antiRollbackTPM: String? = nil
   /// Where the firmware version is read for the status report.
   public var firmwareVersionSource: FirmwareVersionSource? = nil
   /// The service user (the board definition's SERVICE_USER) that owns the
@@ -126,6 +130,16 @@ public struct AgentConfig: Equatable {
           throw invalid("expected file:/path, qemu-fw-cfg:NAME or development")
         }
         keySource = source
+      case "anti_rollback":
+        if entry.value == "none" {
+          antiRollbackTPM = nil
+        } else if ASCII.hasPrefixIgnoringCase(entry.value, "tpm:"),
+          Array(entry.value.utf8).dropFirst(4).first == UInt8(ascii: "/")
+        {
+          antiRollbackTPM = String(decoding: Array(entry.value.utf8).dropFirst(4), as: UTF8.self)
+        } else {
+          throw invalid("expected none or tpm:/dev/tpmrm0 (an absolute path)")
+        }
       case "firmware_version_source":
         guard let source = FirmwareVersionSource.parse(entry.value) else {
           throw invalid("expected os-release:/path, keyvalue:/path:KEY or uboot-env:/path:KEY")

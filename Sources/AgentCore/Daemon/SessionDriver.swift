@@ -192,6 +192,14 @@ public struct SessionDriver<
       // the medium until the vault's next write retries its erase.
       host.log(.warning, "vault: the older record could not be erased yet: \(why)")
     }
+    if vault.counterIncrementPending {
+      // Durable, one ahead of the TPM counter: the next commit (or the next
+      // start) increments first, so nothing is lost; a TPM that keeps
+      // failing is worth a line.
+      host.log(
+        .warning,
+        "vault: committed, but the anti-rollback counter increment failed; retried at the next commit")
+    }
     contents = updated
     host.committed(updated)
     return true

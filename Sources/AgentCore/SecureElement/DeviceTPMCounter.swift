@@ -1,17 +1,12 @@
-/// The anti-rollback counter on the board's own TPM (/dev/tpmrm0): the one
-/// concrete instantiation the agent links. Being non-generic, it is also what
-/// makes the Embedded build compile every counter path (generic code is only
-/// compiled there when something specializes it).
-public struct DeviceTPMCounter {
-  private var counter: TPMMonotonicCounter<DeviceTPMTransport>
+/// The anti-rollback counter on the board's own TPM (the kernel's resource
+/// manager, /dev/tpmrm0): the one instantiation the agent links, made by
+/// `VaultAccess` when the configuration sets `anti_rollback = tpm:PATH`.
+public typealias DeviceTPMCounter = TPMRollbackCounter<DeviceTPMTransport>
 
-  public init(
+extension TPMRollbackCounter where Transport == DeviceTPMTransport {
+  public convenience init(
     path: String = "/dev/tpmrm0", index: UInt32 = TPMMonotonicCounter<DeviceTPMTransport>.defaultIndex
   ) throws(TPMError) {
-    counter = TPMMonotonicCounter(transport: try DeviceTPMTransport(path: path), index: index)
+    self.init(transport: try DeviceTPMTransport(path: path), index: index)
   }
-
-  public mutating func openOrCreate() throws(TPMError) -> UInt64 { try counter.openOrCreate() }
-  public mutating func read() throws(TPMError) -> UInt64 { try counter.read() }
-  public mutating func increment() throws(TPMError) -> UInt64 { try counter.increment() }
 }

@@ -16,9 +16,25 @@
 /// A slot that cannot be read (EIO, a symlink or directory in its place) or
 /// that fails its checks is reported in `skipped` and passed over; `open`
 /// fails only when no slot yields a good record.
+///
+/// Anti-rollback (with a `counter`, RollbackRule.swift): every record holds
+/// the counter value it was written with; a commit writes counter + 1 and
+/// then increments, and `open` refuses a newest record that is not the
+/// counter's value or one ahead of it, so a restored image of the flash
+/// from before a later commit does not open.
 public struct Vault<Store: SlotStore> {
   public private(set) var store: Store
   private let hardwareKey: SecretBytes
+  /// The board's monotonic counter, when the vault is bound to one.
+  private let counter: (any AntiRollbackCounter)?
+  /// Set by `takeOwnership`: only the owner finishes a lost increment at
+  /// `open`; a reader beside the daemon must never write to the counter (the
+  /// daemon may be between its write and its increment).
+  private var owned = false
+  /// The current record is one ahead of the counter (its increment was lost
+  /// to a cut or a TPM error, or this process is a reader and left it to the
+  /// owner). The owner's next commit increments first.
+  public private(set) var counterIncrementPending = false
   private var derived: (deviceID: String, key: SecretBytes)? = nil
 
   /// Slot and generation of the newest good record, once opened.
@@ -35,11 +51,15 @@ public struct Vault<Store: SlotStore> {
 
   static var salt: [UInt8] { Array("camera-agent vault v1".utf8) }
 
-  public init(store: Store, hardwareKey: SecretBytes) {
+  public init(store: Store, hardwareKey: SecretBytes, counter: (any AntiRollbackCounter)? = nil) {
     precondition(store.slotCount == 2, "the vault uses exactly two slots")
     self.store = store
     self.hardwareKey = hardwareKey
+    self.counter = counter
   }
+
+  /// Whether the vault is bound to an anti-rollback counter.
+  public var isBound: Bool { counter != nil }
 
   /// Makes this process the vault's only writer (`SlotStore.takeOwnership`).
   /// The daemon calls it once before it starts and keeps the vault for its
@@ -47,11 +67,15 @@ public struct Vault<Store: SlotStore> {
   /// Throws `.store(.busy(holder:))` when another process owns the vault.
   public mutating func takeOwnership() throws(VaultError) {
     do { try store.takeOwnership() } catch { throw .store(error) }
+    owned = true
   }
 
   /// Gives ownership up: the daemon of an unprovisioned board, until SIGHUP
   /// finds the identity `provision` made.
-  public mutating func releaseOwnership() { store.releaseOwnership() }
+  public mutating func releaseOwnership() {
+    store.releaseOwnership()
+    owned = false
+  }
 
   /// Loads the newest good record: nil when the vault is empty. Throws
   /// `.noValidRecord` when records exist but none opens, and the store's
@@ -63,6 +87,7 @@ public struct Vault<Store: SlotStore> {
     currentContents = nil
     skipped = []
     pendingDestroy = []
+    counterIncrementPending = false
     var good: [(slot: Int, generation: UInt64, contents: VaultContents)] = []
     var unfinished: [Int] = []
     var sawRecord = false
@@ -108,6 +133,9 @@ public struct Vault<Store: SlotStore> {
       pendingDestroy = unfinished
       return nil
     }
+    // Judged on the newest record alone: an older slot is older still, and
+    // falling back to it is exactly the rollback the counter is there for.
+    if let counter { try checkRollback(best.contents, counter: counter) }
     for older in good where older.slot != best.slot {
       skipped.append("slot \(older.slot): older generation \(older.generation)")
       if older.generation >= best.generation
@@ -134,6 +162,8 @@ public struct Vault<Store: SlotStore> {
     _ contents: VaultContents, random: inout R, destroying: Bool = false
   ) throws(VaultError) -> VaultCommitOutcome {
     guard DeviceID.isValid(contents.deviceID) else { throw .malformedContents("device id") }
+    var contents = contents
+    if let counter { contents.rollbackCounter = try counterValueToWrite(counter) }
     let slot = current.map { 1 - $0.slot } ?? 0
     // A generation read from flash may be 2^64 - 1: no successor, no trap.
     guard let generation = VaultRecord.generation(after: current?.generation) else {
@@ -164,6 +194,16 @@ public struct Vault<Store: SlotStore> {
       pendingDestroy.removeAll { $0 == slot }
     }
     do { try store.write(slot: slot, record: record) } catch { throw .store(error) }
+    // Durable from here: a lost increment (a cut now, a TPM error) leaves
+    // the record one ahead, which `open` and the next commit finish.
+    if let counter {
+      do {
+        _ = try counter.increment()
+        counterIncrementPending = false
+      } catch {
+        counterIncrementPending = true
+      }
+    }
     let destroys =
       destroying || currentContents.map { VaultDestroyRule.destroys(replacing: $0, with: contents) } ?? true
     current = (slot, generation)
@@ -211,6 +251,49 @@ public struct Vault<Store: SlotStore> {
     current = nil
     currentContents = nil
     pendingDestroy = []
+  }
+
+  /// `RollbackRule` on the newest record: returns when it may be used, having
+  /// finished a lost increment if this process owns the vault.
+  private mutating func checkRollback(_ contents: VaultContents, counter: any AntiRollbackCounter)
+    throws(VaultError)
+  {
+    let value: UInt64
+    do { value = try counter.value(create: false) } catch { throw .antiRollback(error) }
+    switch RollbackRule.verdict(recorded: contents.rollbackCounter, counter: value) {
+    case .current:
+      counterIncrementPending = false
+    case .incrementPending:
+      guard owned else {
+        counterIncrementPending = true
+        return
+      }
+      do { _ = try counter.increment() } catch { throw .antiRollback(error) }
+      counterIncrementPending = false
+    case .refused(let recorded, let value):
+      throw .rolledBack(recorded: recorded, counter: value)
+    case .unbound(let value):
+      throw .unbound(counter: value)
+    }
+  }
+
+  /// The counter value the next record carries: the counter's value plus
+  /// one, after finishing the current record's lost increment (otherwise the
+  /// new record would be two ahead, and refused).
+  private mutating func counterValueToWrite(_ counter: any AntiRollbackCounter) throws(VaultError) -> UInt64 {
+    var value: UInt64
+    // A commit writes anyway; the first one (provisioning) defines the counter.
+    do { value = try counter.value(create: true) } catch { throw .antiRollback(error) }
+    if let recorded = currentContents?.rollbackCounter,
+      RollbackRule.verdict(recorded: recorded, counter: value) == .incrementPending
+    {
+      do { value = try counter.increment() } catch { throw .antiRollback(error) }
+      counterIncrementPending = false
+    }
+    guard let next = RollbackRule.valueToWrite(counter: value) else {
+      throw .store(.unusable("anti-rollback counter exhausted"))
+    }
+    return next
   }
 
   private mutating func vaultKey(for deviceID: String) throws(VaultError) -> SecretBytes {

@@ -21,6 +21,10 @@ public struct VaultContents {
   public var sessionIssuer: String?
   /// The report API (`api_base`) the session's access token is sent to.
   public var sessionAPIBase: String?
+  /// The anti-rollback counter value this record was written with
+  /// (`RollbackRule`); set by `Vault.commit` on a board with a counter,
+  /// whatever the caller put here.
+  public var rollbackCounter: UInt64?
 
   public init(deviceID: String) { self.deviceID = deviceID }
 
@@ -37,6 +41,7 @@ public struct VaultContents {
     case timeFloor = 9
     case sessionIssuer = 10
     case sessionAPIBase = 11
+    case rollbackCounter = 12
   }
 
   /// Longest issuer or API base URL a record holds (as `EndpointURL`).
@@ -49,7 +54,7 @@ public struct VaultContents {
     for secret in [identityKey, dpopKey, accessToken, refreshToken] {
       if let secret { size += 3 + secret.count }
     }
-    size += 4 * 11
+    size += 5 * 11
     for text in [sessionIssuer, sessionAPIBase] {
       if let text { size += 3 + text.utf8.count }
     }
@@ -79,6 +84,9 @@ public struct VaultContents {
     integer(.timeFloor, timeFloor)
     if let sessionIssuer { Array(sessionIssuer.utf8).withUnsafeBytes { field(.sessionIssuer, $0) } }
     if let sessionAPIBase { Array(sessionAPIBase.utf8).withUnsafeBytes { field(.sessionAPIBase, $0) } }
+    if let rollbackCounter {
+      withUnsafeBytes(of: rollbackCounter.littleEndian) { field(.rollbackCounter, $0) }
+    }
     return SecretBytes(out)
   }
 
@@ -128,6 +136,11 @@ public struct VaultContents {
       case .dpopKey: contents.dpopKey = SecretBytes(Array(value))
       case .accessToken: contents.accessToken = SecretBytes(Array(value))
       case .refreshToken: contents.refreshToken = SecretBytes(Array(value))
+      case .rollbackCounter:
+        guard length == 8 else { return .failure(.malformedContents("field \(tagByte) length \(length)")) }
+        var number: UInt64 = 0
+        for offset in 0..<8 { number |= UInt64(value[offset]) << (8 * UInt64(offset)) }
+        contents.rollbackCounter = number
       case .accessTokenExpiry, .lastActivation, .provisionedAt, .timeFloor:
         guard length == 8 else { return .failure(.malformedContents("field \(tagByte) length \(length)")) }
         var number: Int64 = 0

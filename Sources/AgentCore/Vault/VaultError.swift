@@ -10,6 +10,14 @@ public enum VaultError: Error, Equatable, CustomStringConvertible {
   case crypto(CryptoError)
   /// The record would exceed the store's slot capacity.
   case tooLarge(size: Int, capacity: Int)
+  /// The anti-rollback counter could not be read or incremented.
+  case antiRollback(TPMError)
+  /// The newest record was written at counter value `recorded`, but the
+  /// counter holds `counter`: an older image of the flash (a rollback), or a
+  /// vault from another TPM. Nothing was changed.
+  case rolledBack(recorded: UInt64, counter: UInt64)
+  /// The newest record carries no counter value on a vault bound to one.
+  case unbound(counter: UInt64)
 
   public var description: String {
     switch self {
@@ -24,6 +32,15 @@ public enum VaultError: Error, Equatable, CustomStringConvertible {
     case .crypto(let error): return "vault crypto: \(error.description)"
     case .tooLarge(let size, let capacity):
       return "vault record of \(size) bytes exceeds slot capacity \(capacity)"
+    case .antiRollback(let error): return "vault anti-rollback counter: \(error.description)"
+    case .rolledBack(let recorded, let counter):
+      return
+        "vault record was written at anti-rollback count \(recorded) but the counter is at \(counter): "
+        + "an older copy of the flash or another board's TPM; refused, nothing changed (re-provision to recover)"
+    case .unbound(let counter):
+      return
+        "vault record carries no anti-rollback count but the board's counter is at \(counter): "
+        + "written without anti_rollback, or by older firmware; refused, nothing changed (re-provision to recover)"
     }
   }
 }
