@@ -1,5 +1,6 @@
 import AgentCore
 import AgentTestSupport
+import Foundation
 import Testing
 
 /// The vault bound to a TPM counter (issue 16, RollbackRule.swift): a record
@@ -337,5 +338,54 @@ import Testing
       board.tpm.powerOn()
       #expect(try Self.boot(flash.cells, board.tpm) == "refresh-g3", "second cut \(how)")
     }
+  }
+
+  /// Commits through `owner` the first time the reader asks for the value,
+  /// then answers: the daemon's commit landing between a reader's slot
+  /// reads and its counter read.
+  final class CommitsOnFirstRead: AntiRollbackCounter {
+    let inner: TPMRollbackCounter<MemoryTPM>
+    var commit: (() -> Void)?
+    init(_ inner: TPMRollbackCounter<MemoryTPM>, commit: @escaping () -> Void) {
+      self.inner = inner
+      self.commit = commit
+    }
+    func value(create: Bool) throws(TPMError) -> UInt64 {
+      if let pending = commit {
+        commit = nil
+        pending()
+      }
+      return try inner.value(create: create)
+    }
+    func increment() throws(TPMError) -> UInt64 { try inner.increment() }
+  }
+
+  /// `status` beside the running daemon must not call a commit it raced a
+  /// rollback: the reader reads the slots again and finds the new record.
+  @Test func aReaderThatRacesTheDaemonsCommitReadsAgain() throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("vault-race-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let tpm = MemoryTPM()
+    var daemon = Vault(
+      store: FileSlotStore(directory: directory), hardwareKey: Self.boardKey,
+      counter: TPMRollbackCounter(transport: tpm))
+    try daemon.takeOwnership()
+    var random = SeededRandom(seed: 8)
+    try daemon.commit(Self.contents("g1"), random: &random)
+    try daemon.commit(Self.contents("g2"), random: &random)
+    var failure: VaultError? = nil
+    let racing = CommitsOnFirstRead(TPMRollbackCounter(transport: tpm)) {
+      do throws(VaultError) {
+        try daemon.commit(Self.contents("g3"), random: &random)
+      } catch {
+        failure = error
+      }
+    }
+    var reader = Vault(
+      store: FileSlotStore(directory: directory), hardwareKey: Self.boardKey, counter: racing)
+    #expect(Self.refresh(try reader.open()) == "refresh-g3")
+    #expect(failure == nil && racing.commit == nil, "the daemon's commit ran inside the reader's open")
   }
 }

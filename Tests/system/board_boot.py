@@ -233,6 +233,11 @@ def main(argv=None) -> int:
         jkt1 = dev.get("current_jkt")
         st1 = board.kv("camera-agent status")
         gen1 = int(st1["generation"])
+        if bdef.anti_rollback:
+            checks.check(f"vault bound to the TPM counter ({bdef.anti_rollback}): status shows it and the "
+                         "record's counter value, no increment pending",
+                         st1.get("anti_rollback") == bdef.anti_rollback and st1.get("rollback_counter", "").isdigit()
+                         and "rollback_increment_pending" not in st1, str(st1))
         checks.check("vault: refresh token, DPoP key, last activation",
                      st1.get("refresh_token") == "present" and st1.get("dpop_key") == "present"
                      and "last_activation" in st1, str(st1))
@@ -258,6 +263,10 @@ def main(argv=None) -> int:
         st2 = board.kv("camera-agent status")
         gen2 = int(st2["generation"])
         checks.check(f"vault generation advanced ({gen1} -> {gen2})", gen2 > gen1)
+        if bdef.anti_rollback:
+            c1, c2 = int(st1.get("rollback_counter", "0")), int(st2.get("rollback_counter", "0"))
+            checks.check(f"the TPM counter advanced once per commit ({c1} -> {c2} for generations {gen1} -> {gen2})",
+                         c2 - c1 == gen2 - gen1, f"{c1} -> {c2}")
         checks.check("identity key unchanged through re-activation", st2.get("identity_thumbprint") == thumb)
         for t in ("unprovisioned -> activation_pending", "activation_pending -> active", "active -> refreshing",
                   "refreshing -> reauth_required", "reauth_required -> reauth_pending", "reauth_pending -> active"):
@@ -291,6 +300,10 @@ def main(argv=None) -> int:
         st3 = board.kv("camera-agent status")
         checks.check(f"vault opens at the same generation after the reboot ({st3.get('generation')})",
                      st3.get("generation") == str(gen2), f"{gen2} -> {st3.get('generation')}")
+        if bdef.anti_rollback:
+            checks.check("after the reboot the record and the TPM counter still agree (same value, none pending)",
+                         st3.get("rollback_counter") == st2.get("rollback_counter")
+                         and "rollback_increment_pending" not in st3, str(st3))
         checks.check("active after the reboot without owner approval (no new device grant, no user_code)",
                      cloud.count("/oauth/device_authorization", status=200) == devauth
                      and "user_code" not in board.agent_state() and "waiting for the owner" not in board.log_text())

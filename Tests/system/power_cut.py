@@ -29,6 +29,8 @@ import base64
 import collections
 import json
 import random
+import re
+import shutil
 import sys
 import threading
 import time
@@ -192,6 +194,47 @@ def observe(board: Board, watch: Watch, until: float) -> None:
             time.sleep(0.1)
 
 
+def rollback_check(board: Board, cloud: Cloud, checks, work, snapshot_gen: int) -> None:
+    """The data disk as cut 1 left it is written back (a thief replaying an
+    old refresh token; the TPM keeps its count) and the board boots: every
+    start of the agent refuses the vault with both counter values, and the
+    cloud sees no token request from it. Then the real disk goes back."""
+    # At least 3 commits past the image. The cut boots make many (each boot
+    # refreshes its expired token); a loaded host that cut most boots before
+    # the agent ran waits here for steady-state rotations (35 s tokens).
+    wait_for("3 vault generations past the image",
+             lambda: int(board.vault_status().get("generation", "0")) >= snapshot_gen + 3, 300)
+    live = board.kv("camera-agent status")
+    checks.check(f"after the last cut the vault is bound ({board.bdef.anti_rollback}) and agrees with the TPM",
+                 live.get("anti_rollback") == board.bdef.anti_rollback and live.get("rollback_counter", "").isdigit()
+                 and "rollback_increment_pending" not in live, str(live))
+    rc = board.poweroff()
+    checks.check("poweroff before the rollback: QEMU exits 0", rc == 0, f"exit {rc}")
+    disk = work / "img" / "data.img"
+    shutil.move(disk, work / "data.current.img")
+    shutil.copyfile(work / "data.rollback.img", disk)
+    tokens_before = cloud.count("/oauth/token")
+    log(f"power-cut: rollback: the data disk of cut 1 (vault generation about {snapshot_gen}) written back under "
+        f"the TPM count {live.get('rollback_counter')} (generation {live.get('generation')}); booting")
+    board.boot()
+    board.wait_shell()
+    refused = wait_for("the agent to refuse the rolled-back vault",
+                       lambda: "anti-rollback count" in board.log_text() and board.log_text(), 120)
+    line = next((ln for ln in refused.splitlines() if "anti-rollback count" in ln), "")
+    log(f"power-cut: rollback: {line.strip()[:220]}")
+    rc_s, out_s = board.sh("camera-agent status 2>&1")
+    counts = re.search(r"anti-rollback count (\d+) but the counter is at (\d+)", line)
+    behind = int(counts.group(2)) - int(counts.group(1)) if counts else 0
+    checks.check(f"the vault from {behind} commits earlier (at least 3) is refused at start and by status "
+                 "(both counter values named, nothing changed)",
+                 behind >= 3 and str(counts.group(2) if counts else "?") == live.get("rollback_counter")
+                 and rc_s == 1 and "anti-rollback count" in out_s, f"{line} / {out_s.strip()[:200]}")
+    checks.check("no token request from the rolled-back board reached the cloud (the old refresh token is never sent)",
+                 cloud.count("/oauth/token") == tokens_before, f"{tokens_before} -> {cloud.count('/oauth/token')}")
+    board.cut()
+    shutil.move(work / "data.current.img", disk)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     install_signal_handlers()
@@ -254,6 +297,11 @@ def main(argv=None) -> int:
             killer.join()
             cut_at = time.time() - board.t_start
             board.cut()
+            if i == 1 and bdef.anti_rollback:
+                # The thief's image: the data disk as this cut left it (the
+                # TPM's NV state, beside it in data.tpm/, is not copied).
+                shutil.copyfile(work / "img" / "data.img", work / "data.rollback.img")
+                snapshot_gen = max(watch.generations, default=gen_start)
             doing = board.last_log_line()
             for g in watch.generations:
                 if g < max_gen:
@@ -337,6 +385,8 @@ def main(argv=None) -> int:
             log(f"power-cut: {len(frozen)} of {args.cuts} cuts froze a running agent and saved the NAND"
                 + (f"; {args.cuts - len(frozen)} came before the agent had started in that boot (QEMU killed at once)"
                    if len(frozen) < args.cuts else ""))
+        if bdef.anti_rollback:
+            rollback_check(board, cloud, checks, work, snapshot_gen)
         refreshes = cloud.count("/oauth/token", status=200) - 1
         log(f"power-cut: figures: {args.cuts} cuts ({targeted_hits} right after a refresh answer); refresh-token rotations at the cloud {live.get('rotations')} "
             f"(grace uses {live.get('grace_uses')}: cuts between the cloud issuing a token and the vault "

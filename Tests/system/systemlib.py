@@ -66,6 +66,9 @@ class BoardDef:
         self.mtdparts = facts["MTDPARTS"]
         self.erase_kib = int(facts["NAND_ERASE_KIB"] or 0)
         self.tpm = facts["TPM"] or "none"
+        # agent.conf's anti_rollback (the vault bound to the TPM counter), or None.
+        bound = re.search(r"^anti_rollback = (tpm:\S+)$", (conf.parent / "agent.conf").read_text(), re.M)
+        self.anti_rollback = bound.group(1) if bound else None
         # The longest wait for the guest's first rcS line before typing
         # anyway (Console.wait_ready ends the wait at that line). Idle, the
         # line comes ~2 s (arm64 kernel) or ~8 s (armmp) after QEMU's start;
@@ -366,12 +369,15 @@ class Board:
     def vault_status(self) -> dict:
         """`camera-agent status`. File backend: on a copy of the vault
         directory, so the test never touches the files it measures (see
-        Tests/system/README.md). Raw MTD: on the partition itself (status
+        Tests/system/README.md), read unbound: the copy falls behind the TPM
+        counter at the daemon's next commit, which a bound status would
+        rightly call a rollback. Raw MTD: on the partition itself (status
         only reads it; a copy would need a second MTD device)."""
         if self.bdef.vault_backend != "file":
             return self.kv("camera-agent status")
         return self.kv(f"rm -rf /tmp/vs && cp -a {self.bdef.vault_path} /tmp/vs"
-                       " && sed 's#^vault_path = .*#vault_path = /tmp/vs#' /etc/camera-agent/agent.conf >/tmp/vs.conf"
+                       " && sed -e 's#^vault_path = .*#vault_path = /tmp/vs#' -e '/^anti_rollback/d'"
+                       " /etc/camera-agent/agent.conf >/tmp/vs.conf"
                        " && camera-agent --config /tmp/vs.conf status")
 
     def log_text(self) -> str:

@@ -82,6 +82,23 @@ public struct Vault<Store: SlotStore> {
   /// error when no slot could be read at all. Reads only: safe beside the
   /// running daemon.
   public mutating func open() throws(VaultError) -> VaultContents? {
+    // A reader beside the daemon can read the slots, then the daemon
+    // commits (new record, then increment), then the reader reads the
+    // counter: the record it holds is one behind. The daemon's new record
+    // was durable before its increment, so reading the slots again finds
+    // it; only a record still behind after that is a rollback.
+    var attempt = 0
+    while true {
+      attempt += 1
+      do {
+        return try openOnce()
+      } catch .rolledBack(let recorded, let counter) where !owned && recorded < counter && attempt < 3 {
+        continue
+      }
+    }
+  }
+
+  private mutating func openOnce() throws(VaultError) -> VaultContents? {
     do { try store.recover() } catch { throw .store(error) }
     current = nil
     currentContents = nil
