@@ -29,9 +29,9 @@ public enum RollbackRule {
   public static func verdict(recorded: UInt64?, counter: UInt64) -> Verdict {
     guard let recorded else { return .unbound(counter: counter) }
     if recorded == counter { return .current }
-    // `counter < .max` before adding: a counter read as 2^64 - 1 has no
-    // successor, and no record can be one ahead of it.
-    if counter < UInt64.max && recorded == counter + 1 { return .incrementPending }
+    // One ahead is exactly what a commit writes; a counter read as 2^64 - 1
+    // has no successor, so no record can be one ahead of it.
+    if recorded == valueToWrite(counter: counter) { return .incrementPending }
     return .refused(recorded: recorded, counter: counter)
   }
 
