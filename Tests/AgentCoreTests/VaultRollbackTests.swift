@@ -26,6 +26,11 @@ import Testing
     contents?.refreshToken.map { String(decoding: $0.revealCopy(), as: UTF8.self) }
   }
 
+  /// A vault over `store` bound to the counter on `tpm`.
+  static func bound<S: SlotStore>(_ store: S, _ tpm: MemoryTPM) -> Vault<S> {
+    Vault(store: store, hardwareKey: boardKey, counter: TPMRollbackCounter(transport: tpm))
+  }
+
   /// The counter's value as the TPM holds it.
   static func tpmValue(_ tpm: MemoryTPM) -> UInt64? {
     tpm.value(at: TPMMonotonicCounter<MemoryTPM>.defaultIndex)
@@ -45,15 +50,13 @@ import Testing
 
   @Test func everyCommitCarriesTheCounterAndIncrementsIt() throws {
     let tpm = MemoryTPM()
-    var vault = Vault(
-      store: MemorySlotStore(), hardwareKey: Self.boardKey, counter: TPMRollbackCounter(transport: tpm))
+    var vault = Self.bound(MemorySlotStore(), tpm)
     try vault.takeOwnership()
     var random = SeededRandom(seed: 1)
     #expect(try vault.open() == nil)
     for step in 1...5 {
       try vault.commit(Self.contents("g\(step)"), random: &random)
-      var reopened = Vault(
-        store: vault.store, hardwareKey: Self.boardKey, counter: TPMRollbackCounter(transport: tpm))
+      var reopened = Self.bound(vault.store, tpm)
       let opened = try #require(try reopened.open())
       #expect(Self.refresh(opened) == "refresh-g\(step)")
       #expect(opened.rollbackCounter != nil && opened.rollbackCounter == Self.tpmValue(tpm))
@@ -65,8 +68,7 @@ import Testing
   /// session rotates three times, the image is written back.
   @Test func anImageFromThreeRotationsEarlierIsRefused() throws {
     let tpm = MemoryTPM()
-    var vault = Vault(
-      store: MemorySlotStore(), hardwareKey: Self.boardKey, counter: TPMRollbackCounter(transport: tpm))
+    var vault = Self.bound(MemorySlotStore(), tpm)
     var random = SeededRandom(seed: 2)
     try vault.commit(Self.contents("g1"), random: &random)
     try vault.commit(Self.contents("g2"), random: &random)
@@ -76,8 +78,7 @@ import Testing
     let now = try #require(Self.tpmValue(tpm))
     #expect(now == imaged + 3)
 
-    var restored = Vault(
-      store: image, hardwareKey: Self.boardKey, counter: TPMRollbackCounter(transport: tpm))
+    var restored = Self.bound(image, tpm)
     try restored.takeOwnership()
     #expect(throws: VaultError.rolledBack(recorded: imaged, counter: now)) { try restored.open() }
     #expect(Self.tpmValue(tpm) == now, "a refused open writes nothing to the counter")
@@ -90,8 +91,7 @@ import Testing
     // The newest slot destroyed by hand: the older record is older still.
     var damaged = vault.store
     damaged.slots[vault.current!.slot] = nil
-    var fallback = Vault(
-      store: damaged, hardwareKey: Self.boardKey, counter: TPMRollbackCounter(transport: tpm))
+    var fallback = Self.bound(damaged, tpm)
     #expect(throws: VaultError.rolledBack(recorded: now - 1, counter: now)) { try fallback.open() }
   }
 
@@ -101,21 +101,17 @@ import Testing
     try plain.commit(Self.contents("plain"), random: &random)
     let tpm = MemoryTPM()
     let value = try TPMRollbackCounter(transport: tpm).value(create: true)
-    var bound = Vault(
-      store: plain.store, hardwareKey: Self.boardKey, counter: TPMRollbackCounter(transport: tpm))
+    var bound = Self.bound(plain.store, tpm)
     #expect(throws: VaultError.unbound(counter: value)) { try bound.open() }
 
     // A record bound to TPM A, several commits ahead, opened against TPM B.
     let tpmA = MemoryTPM()
-    var onA = Vault(
-      store: MemorySlotStore(), hardwareKey: Self.boardKey, counter: TPMRollbackCounter(transport: tpmA))
+    var onA = Self.bound(MemorySlotStore(), tpmA)
     for step in 1...4 { try onA.commit(Self.contents("a\(step)"), random: &random) }
-    var onB = Vault(
-      store: onA.store, hardwareKey: Self.boardKey, counter: TPMRollbackCounter(transport: MemoryTPM()))
+    var onB = Self.bound(onA.store, MemoryTPM())
     #expect(throws: VaultError.self) { try onB.open() }
     // And a board with a counter but no TPM index at all: an error, not a fallback.
-    var absent = Vault(
-      store: onA.store, hardwareKey: Self.boardKey, counter: TPMRollbackCounter(transport: MemoryTPM()))
+    var absent = Self.bound(onA.store, MemoryTPM())
     do {
       _ = try absent.open()
       Issue.record("opened against a TPM without the counter")
@@ -130,8 +126,7 @@ import Testing
   /// and a commit in the same process finishes it before writing.
   @Test func aLostIncrementIsFinishedOnlyByTheOwner() throws {
     let tpm = MemoryTPM()
-    var vault = Vault(
-      store: MemorySlotStore(), hardwareKey: Self.boardKey, counter: TPMRollbackCounter(transport: tpm))
+    var vault = Self.bound(MemorySlotStore(), tpm)
     var random = SeededRandom(seed: 4)
     try vault.commit(Self.contents("g1"), random: &random)
     tpm.cut = { $0 == TPMConstant.ccNVIncrement ? .beforeExecution : nil }
@@ -141,8 +136,7 @@ import Testing
     #expect(vault.counterIncrementPending)
     let behind = try #require(Self.tpmValue(tpm))
 
-    var reader = Vault(
-      store: vault.store, hardwareKey: Self.boardKey, counter: TPMRollbackCounter(transport: tpm))
+    var reader = Self.bound(vault.store, tpm)
     #expect(Self.refresh(try reader.open()) == "refresh-g2")
     #expect(reader.counterIncrementPending)
     #expect(Self.tpmValue(tpm) == behind, "a reader beside the daemon never increments")
@@ -150,8 +144,7 @@ import Testing
     // The same process commits again: increment first, then c + 1.
     try vault.commit(Self.contents("g3"), random: &random)
     #expect(Self.tpmValue(tpm) == behind + 2)
-    var owner = Vault(
-      store: vault.store, hardwareKey: Self.boardKey, counter: TPMRollbackCounter(transport: tpm))
+    var owner = Self.bound(vault.store, tpm)
     try owner.takeOwnership()
     let opened = try #require(try owner.open())
     #expect(Self.refresh(opened) == "refresh-g3" && opened.rollbackCounter == behind + 2)
@@ -161,8 +154,7 @@ import Testing
     try owner.commit(Self.contents("g4"), random: &random)
     tpm.cut = { _ in nil }
     tpm.powerOn()
-    var rebooted = Vault(
-      store: owner.store, hardwareKey: Self.boardKey, counter: TPMRollbackCounter(transport: tpm))
+    var rebooted = Self.bound(owner.store, tpm)
     try rebooted.takeOwnership()
     #expect(Self.refresh(try rebooted.open()) == "refresh-g4")
     #expect(Self.tpmValue(tpm) == behind + 3 && !rebooted.counterIncrementPending)
@@ -188,9 +180,7 @@ import Testing
     let tpm = MemoryTPM()
     let flash = SimulatedNORFlash(
       cells: [UInt8](repeating: 0xFF, count: blockSize * 2), eraseBlockSize: blockSize)
-    var vault = Vault(
-      store: try FlashSlotStore(device: flash), hardwareKey: boardKey,
-      counter: TPMRollbackCounter(transport: tpm))
+    var vault = Self.bound(try FlashSlotStore(device: flash), tpm)
     var random = SeededRandom(seed: 5)
     for tag in tags { try vault.commit(contents(tag), random: &random) }
     return (vault.store.device.cells, tpm)
@@ -200,9 +190,7 @@ import Testing
   /// it opened; the TPM must then hold exactly the record's counter value.
   static func boot(_ cells: [UInt8], _ tpm: MemoryTPM) throws -> String? {
     let flash = SimulatedNORFlash(cells: cells, eraseBlockSize: blockSize)
-    var vault = Vault(
-      store: try FlashSlotStore(device: flash), hardwareKey: boardKey,
-      counter: TPMRollbackCounter(transport: tpm))
+    var vault = Self.bound(try FlashSlotStore(device: flash), tpm)
     try vault.takeOwnership()
     let opened = try vault.open()
     #expect(opened?.rollbackCounter == tpmValue(tpm), "after boot the counter matches the record")
@@ -218,9 +206,7 @@ import Testing
     // Opening only reads the flash, so its cut can be armed first; the TPM's
     // is armed after the open, so it counts the commit's commands only.
     if case .flash(let k, let mode)? = cut { flash.cutAfter(operations: k, mode: mode) }
-    var vault = Vault(
-      store: try FlashSlotStore(device: flash), hardwareKey: boardKey,
-      counter: TPMRollbackCounter(transport: tpm))
+    var vault = Self.bound(try FlashSlotStore(device: flash), tpm)
     try vault.takeOwnership()
     _ = try vault.open()
     if case .tpm(let k, let how)? = cut {
@@ -254,9 +240,7 @@ import Testing
     // How many flash operations and TPM commands an uncut rotation makes.
     var flash = SimulatedNORFlash(cells: start.cells, eraseBlockSize: Self.blockSize)
     let countingTPM = start.tpm
-    var counted = Vault(
-      store: try FlashSlotStore(device: flash), hardwareKey: Self.boardKey,
-      counter: TPMRollbackCounter(transport: countingTPM))
+    var counted = Self.bound(try FlashSlotStore(device: flash), countingTPM)
     try counted.takeOwnership()
     _ = try counted.open()
     let commandsBefore = countingTPM.executed.count
@@ -315,9 +299,7 @@ import Testing
       // The rotation's increment is lost: the record is left one ahead.
       board.tpm.cut = { $0 == TPMConstant.ccNVIncrement ? .beforeExecution : nil }
       var flash = SimulatedNORFlash(cells: board.cells, eraseBlockSize: Self.blockSize)
-      var vault = Vault(
-        store: try FlashSlotStore(device: flash), hardwareKey: Self.boardKey,
-        counter: TPMRollbackCounter(transport: board.tpm))
+      var vault = Self.bound(try FlashSlotStore(device: flash), board.tpm)
       _ = try vault.open()
       var random = SeededRandom(seed: 7)
       try vault.commit(Self.contents("g3"), random: &random)
@@ -328,10 +310,9 @@ import Testing
       #expect(try Self.peekCounter(flash.cells) == behind + 1)
 
       board.tpm.cut = { $0 == TPMConstant.ccNVIncrement ? how : nil }
-      var owner = Vault(
-        store: try FlashSlotStore(
-          device: SimulatedNORFlash(cells: flash.cells, eraseBlockSize: Self.blockSize)),
-        hardwareKey: Self.boardKey, counter: TPMRollbackCounter(transport: board.tpm))
+      var owner = Self.bound(
+        try FlashSlotStore(
+          device: SimulatedNORFlash(cells: flash.cells, eraseBlockSize: Self.blockSize)), board.tpm)
       try owner.takeOwnership()
       #expect(throws: VaultError.self) { try owner.open() }
       board.tpm.cut = { _ in nil }
@@ -368,9 +349,7 @@ import Testing
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let tpm = MemoryTPM()
-    var daemon = Vault(
-      store: FileSlotStore(directory: directory), hardwareKey: Self.boardKey,
-      counter: TPMRollbackCounter(transport: tpm))
+    var daemon = Self.bound(FileSlotStore(directory: directory), tpm)
     try daemon.takeOwnership()
     var random = SeededRandom(seed: 8)
     try daemon.commit(Self.contents("g1"), random: &random)
