@@ -39,6 +39,10 @@
 #      jitter, an abandoned device's decaying load, the pairing trigger
 #      (SIGUSR1, and SIGUSR2 through `camera-agent pair`, which refuses a
 #      foreign lock holder)
+#   8c'. the identity key in a TPM (swtpm, tpm2-openssl): the same lifecycle
+#      with identity_key = tpm2, hosted; the cloud verifies the assertions
+#      with the JWK provision printed, and a gcore of the daemon holds no
+#      software form of the key (the software run's dump finds it: control)
 #   8d. a changed `server =`: the old session's tokens never reach the new
 #      server (hosted and aarch64)
 #   8e. secrets in memory (Tests/blackbox/memory.sh, hosted and aarch64
@@ -142,6 +146,9 @@ for mode in default plain; do
   Tests/blackbox/canary.sh aarch64
 done
 unset CLOUD_MODE
+
+stage "the identity key in a TPM (swtpm on loopback, tpm2-openssl): the session lifecycle with identity_key = tpm2 (hosted)"
+IDENTITY_KEY=tpm2 Tests/blackbox/handshake.sh hosted
 
 stage "a changed server =: the old session's tokens never reach the new server (hosted and aarch64)"
 Tests/blackbox/issuer-change.sh hosted

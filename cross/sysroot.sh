@@ -12,8 +12,9 @@ usage() {
     cat <<'EOF'
 
 Builds <repo>/.sysroots/<arch> from Debian packages (libc6-dev,
-libcurl4-openssl-dev, libssl-dev, libgcc-12-dev and their dependencies),
-downloaded into <repo>/.cache/sysroot/<arch>/ and unpacked with dpkg -x.
+libcurl4-openssl-dev, libssl-dev, libgcc-12-dev and their dependencies, plus
+tpm2-openssl and libtss2-tcti-device0: not linked against, but the emulated
+boards' images carry them for identity_key = tpm2), downloaded into <repo>/.cache/sysroot/<arch>/ and unpacked with dpkg -x.
 
   --refresh   re-read the package index even if the sysroot is up to date
               (rebuilds only if a package version changed)
@@ -47,6 +48,10 @@ done
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 base_packages="libc6-dev libcurl4-openssl-dev libssl-dev libgcc-12-dev"
+# Run time only, for a board whose identity key is in its TPM: OpenSSL 3's
+# tpm2 provider (loaded by libcrypto from ossl-modules/) and the TSS TCTI it
+# loads for /dev/tpmrm0. Nothing is linked against them.
+base_packages="$base_packages tpm2-openssl libtss2-tcti-device0"
 # Bump when the way a sysroot is laid out changes: forces a rebuild.
 recipe_version=1
 

@@ -8,6 +8,12 @@
 # a second report, and SIGTERM. Runs the hosted build or an Embedded binary
 # (aarch64 under qemu-aarch64).
 #
+# IDENTITY_KEY=tpm2 (hosted only) runs the same lifecycle with the identity
+# key made inside a TPM (swtpm on loopback, through tpm2-openssl): the cloud
+# verifies every client assertion with the JWK that provision printed, and a
+# dump of the running daemon holds no software form of that key. In the
+# default mode (software) the same dump must find it: the scan's control.
+#
 # DEMO=1 prints the agent's log lines as they come (used by ./demo.sh).
 set -eu
 
@@ -18,9 +24,18 @@ script=handshake
 # shellcheck source=Tests/blackbox/cloud.sh
 . "$repo/Tests/blackbox/cloud.sh"
 select_target handshake "$@"
+# shellcheck source=Tests/blackbox/swtpm.sh
+. "$repo/Tests/blackbox/swtpm.sh"
+identity=${IDENTITY_KEY:-software}
+case $identity in
+  software) ;;
+  tpm2) [ "$arch" = hosted ] || { echo "handshake: IDENTITY_KEY=tpm2 runs hosted only (the aarch64 board's TPM is Tests/system's)" >&2; exit 64; } ;;
+  *) echo "handshake: IDENTITY_KEY must be software or tpm2" >&2; exit 64 ;;
+esac
+script="handshake ($identity identity)"
 
 work=$(mktemp -d)
-trap 'cloud_cleanup; rm -rf "$work"' EXIT
+trap 'swtpm_stop; cloud_cleanup; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 agent_log=$work/agent.err
 
@@ -31,11 +46,22 @@ say "reference cloud at $url"
 
 # --- the board
 conf=$work/agent.conf
-write_config "$conf" board 'reauth_spread_seconds = 2
+identity_conf=""
+if [ "$identity" = tpm2 ]; then
+  swtpm_start "$work/tpm"
+  say "swtpm at $swtpm_tcti"
+  identity_conf="identity_key = tpm2:$swtpm_tcti"
+fi
+write_config "$conf" board "reauth_spread_seconds = 2
 backoff_base_ms = 500
-backoff_cap_ms = 4000'
+backoff_cap_ms = 4000
+$identity_conf"
 state=$work/board/run/state
 check "factory endpoint registers the identity key (201)" provision_board "$conf" "$device"
+identity_x=$(sed -n 's/.*"x":"\([A-Za-z0-9_-]*\)".*/\1/p' "$work/out")
+run --config "$conf" status
+check "status: the identity key is present, in $identity" \
+  sh -c "grep -qx identity_key=present '$work/out' && grep -qx identity_store=$identity '$work/out'"
 
 # --- first activation
 if [ "${DEMO:-0}" = 1 ]; then
@@ -88,6 +114,28 @@ gen2=$(sed -n 's/^generation=//p' "$work/out")
 check "vault generation advanced ($gen1 -> $gen2) and holds new tokens" \
   sh -c "[ '$gen2' -gt '$gen1' ] && grep -qx refresh_token=present '$work/out'"
 
+# --- the identity key in the daemon's memory (hosted: gcore of the process)
+if [ "$arch" = hosted ]; then
+  gcore -o "$work/core" "$agent_pid" >"$work/gcore.log" 2>&1 || die "gcore failed: $(cat "$work/gcore.log")"
+  # An RFC 5915 ECPrivateKey of P-256 whose public point is the identity's:
+  # the key's software form, as the vault and OpenSSL's encoder write it.
+  copies=$("$python" - "$work/core.$agent_pid" "$identity_x" <<'PY'
+import base64, re, sys
+core = open(sys.argv[1], "rb").read()
+x = base64.urlsafe_b64decode(sys.argv[2] + "=" * (-len(sys.argv[2]) % 4))
+head = re.escape(bytes.fromhex("30770201010420"))
+tail = re.escape(bytes.fromhex("a00a06082a8648ce3d030107a14403420004") + x)
+print(len(re.findall(head + b"(?s:.{32})" + tail, core)))
+PY
+)
+  rm -f "$work/core.$agent_pid"
+  if [ "$identity" = tpm2 ]; then
+    check "the daemon's memory holds no software form of the TPM identity key ($copies copies)" test "$copies" = 0
+  else
+    check "the daemon's memory holds the software identity key (the scan's control: $copies copies)" test "$copies" -ge 1
+  fi
+fi
+
 # --- every transition logged, no token anywhere in the agent's output
 for t in "starting -> activation_pending" "activation_pending -> active" "active -> refreshing" \
   "refreshing -> reauth_required" "reauth_required -> reauth_pending" "reauth_pending -> active"; do
@@ -121,4 +169,4 @@ check "SIGTERM stops the agent with exit 0" test "$agent_status" = 0
 check "state file says stopped" grep -qx state=stopped "$state"
 
 [ "${DEMO:-0}" != 1 ] || sleep 0.5
-summary "handshake"
+summary "$script"

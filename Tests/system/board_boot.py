@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -238,6 +239,10 @@ def main(argv=None) -> int:
                          "record's counter value, no increment pending",
                          st1.get("anti_rollback") == bdef.anti_rollback and st1.get("rollback_counter", "").isdigit()
                          and "rollback_increment_pending" not in st1, str(st1))
+        checks.check(f"the identity key is in {bdef.identity_store} (status identity_store), the one the "
+                     "factory registered", st1.get("identity_store") == bdef.identity_store
+                     and st1.get("identity_thumbprint") == thumb, str(st1))
+        identity_x = base64.urlsafe_b64decode(json.loads(st1.get("identity_jwk", "{}")).get("x", "") + "==")
         checks.check("vault: refresh token, DPoP key, last activation",
                      st1.get("refresh_token") == "present" and st1.get("dpop_key") == "present"
                      and "last_activation" in st1, str(st1))
@@ -392,6 +397,10 @@ def main(argv=None) -> int:
         needles = {f"token#{i}": t.encode() for i, t in enumerate(tokens)}
         needles.update({"HUK bytes": huk, "HUK hex": huk.hex().encode(), "PEM": b"BEGIN EC PRIVATE",
                         "JWK d member": b'"d":'})
+        # The identity key's software form (RFC 5915 DER ends with the public
+        # point): absent everywhere, and for a TPM key it never existed.
+        if len(identity_x) == 32:
+            needles["identity key DER"] = bytes.fromhex("a14403420004") + identity_x
         logs = b"".join(p.read_bytes() for p in sorted(work.glob("agent.boot*.log")) + [work / "syslog.boot1.txt"])
         disk = (work / "img" / "data.img").read_bytes()
         checks.check(f"no token ({len(tokens)} checked), HUK or private key in the agent logs or syslog",

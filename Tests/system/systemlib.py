@@ -69,6 +69,9 @@ class BoardDef:
         # agent.conf's anti_rollback (the vault bound to the TPM counter), or None.
         bound = re.search(r"^anti_rollback = (tpm:\S+)$", (conf.parent / "agent.conf").read_text(), re.M)
         self.anti_rollback = bound.group(1) if bound else None
+        # agent.conf's identity_key: "tpm2..." when the key is made in the TPM.
+        identity = re.search(r"^identity_key = (\S+)$", (conf.parent / "agent.conf").read_text(), re.M)
+        self.identity_store = "tpm2" if identity and identity.group(1).startswith("tpm2") else "software"
         # The longest wait for the guest's first rcS line before typing
         # anyway (Console.wait_ready ends the wait at that line). Idle, the
         # line comes ~2 s (arm64 kernel) or ~8 s (armmp) after QEMU's start;

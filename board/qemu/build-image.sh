@@ -183,6 +183,24 @@ cp -L "$sysroot$LOADER" "$ird$LOADER"
 declare -A seen=()
 libs=()
 queue=("$binary")
+# A board whose agent.conf keeps the identity key in its TPM (identity_key =
+# tpm2...) also gets OpenSSL 3's tpm2 provider, where libcrypto looks for
+# modules, and the TSS TCTI the provider loads by name for /dev/tpmrm0 (a
+# dlopen, so no NEEDED names it); their own libraries follow below.
+if grep -Eq '^[[:space:]]*identity_key[[:space:]]*=[[:space:]]*tpm2' "$bdir/agent.conf"; then
+  provider=$sysroot/usr/lib/$MULTIARCH/ossl-modules/tpm2.so
+  tcti=$sysroot/usr/lib/$MULTIARCH/libtss2-tcti-device.so.0
+  if [ ! -e "$provider" ] || [ ! -e "$tcti" ]; then
+    die "no tpm2-openssl in $sysroot (cross/sysroot.sh $DEB_ARCH)"
+  fi
+  mkdir -p "$ird/usr/lib/$MULTIARCH/ossl-modules"
+  cp -L "$provider" "$ird/usr/lib/$MULTIARCH/ossl-modules/tpm2.so"
+  cp -L "$tcti" "$ird/lib/$MULTIARCH/libtss2-tcti-device.so.0"
+  seen[libtss2-tcti-device.so.0]=1
+  libs+=(libtss2-tcti-device.so.0)
+  queue+=("$provider" "$tcti")
+  say "identity_key = tpm2: the tpm2 provider ($(stat -c %s "$provider") bytes) and the device TCTI are in the image"
+fi
 while [ ${#queue[@]} -gt 0 ]; do
   f=${queue[0]}; queue=("${queue[@]:1}")
   for lib in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do

@@ -40,7 +40,7 @@ struct AttestCommand: VaultCommand {
       )
       return ExitCode.failure
     }
-    guard let der = contents.identityKey else {
+    guard contents.hasIdentity else {
       Console.err("camera-agent: attest: the vault of \(contents.deviceID) holds no identity key")
       return ExitCode.failure
     }
@@ -49,7 +49,7 @@ struct AttestCommand: VaultCommand {
       lifetime: Self.lifetime, includesType: true, jti: nonce)
     var random = SystemRandom()
     do {
-      let key = try P256PrivateKey.fromDER(der)
+      let key = try config.identityKeyStorage.load(contents)
       Console.out(try assertion.signed(with: key, random: &random))
     } catch {
       Console.err("camera-agent: attest failed: identity key: \(error.description)")

@@ -1,7 +1,8 @@
 import CAgentSys
 
 /// `camera-agent provision --device-id ID [--force]`: makes the identity key
-/// inside the vault and prints its public half for the factory line. With
+/// (in the vault, or inside the TPM with `identity_key = tpm2`) and prints
+/// its public half for the factory line. With
 /// `--force` the old identity is destroyed: the older slot is erased once the
 /// new record is durable. Refused (exit 75) while the daemon runs.
 struct ProvisionCommand: VaultCommand {
@@ -31,20 +32,21 @@ struct ProvisionCommand: VaultCommand {
       Console.err("camera-agent: \(error.description)")
       return ExitCode.failure
     }
-    let identityDER: SecretBytes
+    var contents = VaultContents(deviceID: deviceID)
     let jwk: PublicJWK
     let thumbprint: String
     do {
-      let identity = try P256PrivateKey.generate()
-      identityDER = try identity.derRepresentation()
+      // Software: the DER goes into the vault. tpm2: the key is made in the
+      // TPM and only its wrapped reference goes into the vault.
+      let identity = try config.identityKeyStorage.generate(into: &contents)
       jwk = PublicJWK(try identity.publicKey())
       thumbprint = try jwk.thumbprint()
     } catch {
-      Console.err("camera-agent: provision failed: identity key: \(error.description)")
+      Console.err(
+        "camera-agent: provision failed: identity key (identity_key = \(config.identityKeyStorage.description)): "
+          + "\(error.description); the previous vault state is unchanged")
       return ExitCode.failure
     }
-    var contents = VaultContents(deviceID: deviceID)
-    contents.identityKey = identityDER
     contents.provisionedAt = ca_wall_seconds()
     var random = SystemRandom()
     do {

@@ -14,7 +14,7 @@ struct ReauthCommand: VaultCommand {
     guard var contents = VaultAccess.openProvisioned(&vault, unprovisioned: unprovisioned) else {
       return ExitCode.failure
     }
-    guard contents.identityKey != nil else {
+    guard contents.hasIdentity else {
       Console.err("camera-agent: \(unprovisioned)")
       return ExitCode.failure
     }

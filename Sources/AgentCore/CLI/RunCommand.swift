@@ -23,7 +23,7 @@ struct RunCommand: VaultCommand {
     // An unprovisioned board's daemon waits for `provision` and SIGHUP: it
     // must not refuse that provision, so it owns the vault only once it
     // holds an identity (the driver takes it again then).
-    if (try? vault.open())??.identityKey == nil { vault.releaseOwnership() }
+    if (try? vault.open())??.hasIdentity != true { vault.releaseOwnership() }
     let invocation = self.invocation
     var daemon = Daemon(
       vault: vault, config: config, onceActive: onceActive,

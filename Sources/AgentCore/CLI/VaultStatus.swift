@@ -13,7 +13,8 @@
 ///
 ///     {"schema":1,"vault":"provisioned"|"unprovisioned","vault_path":STRING,
 ///      "key_source":STRING,"anti_rollback":STRING,"device_id":STRING,"generation":INT,"slot":INT,
-///      "identity_key":"present"|"absent"|"unreadable","identity_thumbprint":STRING,
+///      "identity_key":"present"|"absent"|"unreadable","identity_store":"software"|"tpm2",
+///      "identity_thumbprint":STRING,
 ///      "identity_jwk":{"crv":"P-256","kty":"EC","x":STRING,"y":STRING},
 ///      "dpop_key":"present"|"absent","access_token":"present"|"absent",
 ///      "access_token_expires":INT,"refresh_token":"present"|"absent",
@@ -21,7 +22,8 @@
 ///      "last_activation":INT,"provisioned_at":INT,"time_floor":INT,
 ///      "rollback_counter":INT,"rollback_increment_pending":"yes","skipped":[STRING,...]}
 ///
-/// `anti_rollback` (`tpm:PATH`) appears only when the vault is bound to a
+/// `identity_store` says where the identity key is (`IdentityKeyStorage`),
+/// whenever there is one. `anti_rollback` (`tpm:PATH`) appears only when the vault is bound to a
 /// counter, `rollback_counter` (the value the current record was written
 /// with) then only when provisioned, and `rollback_increment_pending` only
 /// while the record is one ahead of the counter (the daemon, as the owner,
@@ -55,15 +57,19 @@ struct VaultStatus {
     fields.append(("device_id", .text(contents.deviceID)))
     fields.append(("generation", .unsigned(current.generation)))
     fields.append(("slot", .number(Int64(current.slot))))
-    if let der = contents.identityKey {
+    if let store = IdentityKeyStorage.kind(of: contents) {
       do {
-        let jwk = PublicJWK(try P256PrivateKey.fromDER(der).publicKey())
+        // A TPM key is loaded through the TPM for its public half: no
+        // private byte is read, and a TPM that is gone shows as unreadable.
+        let jwk = PublicJWK(try config.identityKeyStorage.load(contents).publicKey())
         let thumbprint = try jwk.thumbprint()
         fields.append(("identity_key", .text("present")))
+        fields.append(("identity_store", .text(store)))
         fields.append(("identity_thumbprint", .text(thumbprint)))
         fields.append(("identity_jwk", .jwk(jwk)))
       } catch {
         fields.append(("identity_key", .text("unreadable")))
+        fields.append(("identity_store", .text(store)))
       }
     } else {
       fields.append(("identity_key", .text("absent")))

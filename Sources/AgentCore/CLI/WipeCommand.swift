@@ -74,11 +74,11 @@ struct WipeCommand: VaultCommand {
   static func revokeAtCloud(contents: VaultContents, refreshToken: SecretBytes, config: AgentConfig)
     -> Result<Void, RevokeFailure>
   {
-    guard let identityDER = contents.identityKey else { return .failure(.cloud(.notDiscovered)) }
+    guard contents.hasIdentity else { return .failure(.cloud(.notDiscovered)) }
     let identityKey: P256PrivateKey
     let sessionKey: P256PrivateKey
     do throws(CryptoError) {
-      identityKey = try P256PrivateKey.fromDER(identityDER)
+      identityKey = try config.identityKeyStorage.load(contents)
       if let der = contents.dpopKey {
         sessionKey = try P256PrivateKey.fromDER(der)
       } else {

@@ -25,6 +25,9 @@ public struct AgentConfig: Equatable {
   /// tpm:PATH`, RollbackRule.swift); nil: no counter, and an old image of the
   /// flash opens (the documented limit of a board without one).
   public var antiRollbackTPM: String? = nil
+  /// Where `provision` makes the identity key and how the daemon and the
+  /// commands reach it (`identity_key = software | tpm2 | tpm2:TCTI`).
+  public var identityKeyStorage: IdentityKeyStorage = .software
   /// Where the firmware version is read for the status report.
   public var firmwareVersionSource: FirmwareVersionSource? = nil
   /// The service user (the board definition's SERVICE_USER) that owns the
@@ -140,6 +143,11 @@ public struct AgentConfig: Equatable {
         } else {
           throw invalid("expected none or tpm:/dev/tpmrm0 (an absolute path)")
         }
+      case "identity_key":
+        guard let storage = IdentityKeyStorage.parse(entry.value) else {
+          throw invalid("expected software, tpm2 or tpm2:TCTI (e.g. tpm2:device:/dev/tpmrm0)")
+        }
+        identityKeyStorage = storage
       case "firmware_version_source":
         guard let source = FirmwareVersionSource.parse(entry.value) else {
           throw invalid("expected os-release:/path, keyvalue:/path:KEY or uboot-env:/path:KEY")

@@ -57,6 +57,7 @@ struct Daemon<Store: SlotStore> {
         BoardCloudClient(
           config: config, deviceID: deviceID, identityKey: identity, sessionKey: session, clock: clock)
       })
+    driver.identityStorage = config.identityKeyStorage
     var wake = driver.start()
     // systemd Type=notify: ready once the vault is open and the session runs.
     if driver.fatal == nil { driver.host.notify.ready() }
@@ -138,6 +139,7 @@ struct Daemon<Store: SlotStore> {
     logger.info("configuration reloaded")
     driver.host.config = fresh
     driver.host.forgetPublished()
+    driver.identityStorage = fresh.identityKeyStorage
     let wake = driver.reload(
       settings: fresh.sessionSettings,
       makeClient: { deviceID, identity, session, clock in

@@ -39,6 +39,9 @@ public struct SessionDriver<
 
   private var random: Random
   private var makeClient: (String, P256PrivateKey, P256PrivateKey, ClockCorrection<Clock>) -> Client
+  /// Where the vault's identity key is reached (`identity_key =`): the
+  /// daemon sets it from its configuration before `start` and on reload.
+  public var identityStorage: IdentityKeyStorage = .software
   /// The device code of the grant in progress: a polling credential, kept
   /// here and never published.
   private var deviceCode: String? = nil
@@ -138,7 +141,7 @@ public struct SessionDriver<
       return nil
     }
     contents = opened
-    guard let opened, let identityDER = opened.identityKey else {
+    guard let opened, opened.hasIdentity else {
       client = nil
       return .empty
     }
@@ -151,7 +154,7 @@ public struct SessionDriver<
       return nil
     }
     do throws(CryptoError) {
-      let identity = try P256PrivateKey.fromDER(identityDER)
+      let identity = try identityStorage.load(opened)
       var session: P256PrivateKey? = nil
       if let der = opened.dpopKey { session = try P256PrivateKey.fromDER(der) }
       if let current = client, current.deviceID == opened.deviceID {

@@ -2,8 +2,13 @@
 /// the rest is metadata the agent may show (`status`) but never sends.
 public struct VaultContents {
   public var deviceID: String
-  /// RFC 5915 DER of the identity key made at the factory.
+  /// RFC 5915 DER of the identity key made at the factory (a software key).
   public var identityKey: SecretBytes?
+  /// A `KeyReference` (serialized) to an identity key inside a secure element
+  /// (`IdentityKeyStorage.tpm2`), instead of `identityKey`: a TPM's wrapped
+  /// blob, useless without that TPM, but the identity's only handle, so it is
+  /// kept and destroyed like a secret.
+  public var identityKeyReference: SecretBytes?
   /// RFC 5915 DER of the DPoP session key made at the latest activation.
   public var dpopKey: SecretBytes?
   public var accessToken: SecretBytes?
@@ -28,6 +33,9 @@ public struct VaultContents {
 
   public init(deviceID: String) { self.deviceID = deviceID }
 
+  /// True when the record holds an identity, in software or in an element.
+  public var hasIdentity: Bool { identityKey != nil || identityKeyReference != nil }
+
   /// Field tags of the encoding. Never renumber: records on flash use them.
   enum Tag: UInt8 {
     case deviceID = 1
@@ -42,6 +50,7 @@ public struct VaultContents {
     case sessionIssuer = 10
     case sessionAPIBase = 11
     case rollbackCounter = 12
+    case identityKeyReference = 13
   }
 
   /// Longest issuer or API base URL a record holds (as `EndpointURL`).
@@ -51,7 +60,7 @@ public struct VaultContents {
   /// The buffer is sized up front so no reallocation leaves secret copies behind.
   func encoded() -> SecretBytes {
     var size = 3 + deviceID.utf8.count
-    for secret in [identityKey, dpopKey, accessToken, refreshToken] {
+    for secret in [identityKey, identityKeyReference, dpopKey, accessToken, refreshToken] {
       if let secret { size += 3 + secret.count }
     }
     size += 5 * 11
@@ -75,6 +84,7 @@ public struct VaultContents {
     }
     Array(deviceID.utf8).withUnsafeBytes { field(.deviceID, $0) }
     secret(.identityKey, identityKey)
+    secret(.identityKeyReference, identityKeyReference)
     secret(.dpopKey, dpopKey)
     secret(.accessToken, accessToken)
     integer(.accessTokenExpiry, accessTokenExpiry)
@@ -133,6 +143,13 @@ public struct VaultContents {
         else { return .failure(.malformedContents("field \(tagByte) is not a URL")) }
         if tag == .sessionIssuer { contents.sessionIssuer = text } else { contents.sessionAPIBase = text }
       case .identityKey: contents.identityKey = SecretBytes(Array(value))
+      case .identityKeyReference:
+        // Parsed whole when the key is loaded (KeyReference(serialized:));
+        // here only its bounds, so a record is never half-read.
+        guard (4...(KeyReference.maximumLength + 70)).contains(length) else {
+          return .failure(.malformedContents("field \(tagByte) length \(length)"))
+        }
+        contents.identityKeyReference = SecretBytes(Array(value))
       case .dpopKey: contents.dpopKey = SecretBytes(Array(value))
       case .accessToken: contents.accessToken = SecretBytes(Array(value))
       case .refreshToken: contents.refreshToken = SecretBytes(Array(value))
@@ -154,6 +171,10 @@ public struct VaultContents {
       }
     }
     guard !contents.deviceID.isEmpty else { return .failure(.malformedContents("no device id")) }
+    // One identity: which key signs must never depend on which field a reader looks at.
+    guard contents.identityKey == nil || contents.identityKeyReference == nil else {
+      return .failure(.malformedContents("two identity keys"))
+    }
     return .success(contents)
   }
 

@@ -24,6 +24,7 @@ public enum VaultDestroyRule {
   public static func destroys(replacing old: VaultContents, with new: VaultContents) -> Bool {
     if old.deviceID != new.deviceID { return true }
     if replaced(old.identityKey, by: new.identityKey) { return true }
+    if replaced(old.identityKeyReference, by: new.identityKeyReference) { return true }
     if replaced(old.dpopKey, by: new.dpopKey) { return true }
     if old.refreshToken != nil && new.refreshToken == nil { return true }
     if old.accessToken != nil && new.accessToken == nil { return true }
