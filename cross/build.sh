@@ -51,6 +51,14 @@ Environment (for a vendor's own sysroot, e.g. a Buildroot or Yocto SDK):
                                       outline   armv7 only: LLVM's machine outliner for Swift
                                                 (aarch64 has it on by default at -Osize)
                                       lto       swift build --experimental-lto-mode full
+  SECURE_ELEMENT_AARCH64, SECURE_ELEMENT_ARMV7, SECURE_ELEMENT_X86_64
+                                    tpm2 (the TPM anti-rollback counter and identity
+                                    key: anti_rollback = tpm:..., identity_key = tpm2)
+                                    or none (that code left out; such a configuration
+                                    is refused with exit 78). Default: tpm2 for
+                                    aarch64 and x86_64, none for armv7 (the boards:
+                                    qemu-virt-aarch64 has a TPM, armv7-cortex-a7-camera
+                                    has none)
   SOURCE_DATE_EPOCH                 the build's time (seconds since 1970) for the agent's
                                     time floor and 'version'; default: the commit time of
                                     HEAD (git log -1 --format=%ct), none outside a checkout
@@ -163,6 +171,25 @@ case "$build_time" in
     *) build_define=("-DCA_BUILD_TIME=$build_time") ;;
 esac
 
+# Secure-element support per target: "none" compiles the TPM entry points
+# out (Swift condition CAMERA_AGENT_NO_SECURE_ELEMENT), so the TPM command
+# code, the provider key code and their texts are dead-stripped.
+secure_element() {
+    local v
+    case "$1" in
+        aarch64) v=${SECURE_ELEMENT_AARCH64:-tpm2} ;;
+        armv7) v=${SECURE_ELEMENT_ARMV7:-none} ;;
+        x86_64) v=${SECURE_ELEMENT_X86_64:-tpm2} ;;
+    esac
+    case "$v" in
+        tpm2|none) echo "$v" ;;
+        *) die "SECURE_ELEMENT for $1 must be tpm2 or none, not '$v'" ;;
+    esac
+}
+secure_element_flags() {
+    [ "$(secure_element "$1")" = tpm2 ] || echo "-DCAMERA_AGENT_NO_SECURE_ELEMENT"
+}
+
 # JSON string for one argument.
 json_str() {
     local s=$1
@@ -208,6 +235,8 @@ arm_toolset() {
     done
 
     local swiftflags=(-enable-experimental-feature Embedded -Osize)
+    local se; se=$(secure_element_flags "$name")
+    [ -z "$se" ] || swiftflags+=("$se")
     local cc=()
     if lever sections; then
         # -function-sections also gives Swift's globals their own sections.
@@ -256,6 +285,8 @@ x86_64_toolset() {
     local tables; tables=$(unicode_tables x86_64-unknown-linux-gnu)
     local out="$toolset_dir/x86_64.json" xcc=() cc=() d f
     for d in "${build_define[@]}"; do xcc+=(-Xcc "$d"); done
+    local se; se=$(secure_element_flags x86_64)
+    [ -z "$se" ] || xcc+=("$se")
     if lever sections; then
         xcc+=(-Xfrontend -function-sections -Xcc -ffunction-sections -Xcc -fdata-sections)
         cc+=(-ffunction-sections -fdata-sections)
@@ -401,7 +432,8 @@ build_one() {
     local rel="${outdir#"$package"/}/$product"
     local size; size=$(wc -c < "$outdir/$product")
     local dsize; dsize=$(wc -c < "$outdir/$product.debug")
-    local line="$t $rel $size bytes (stripped; $dsize unstripped, $(( $(date +%s) - start ))s)"
+    local se; se=$(secure_element "$t")
+    local line="$t $rel $size bytes (stripped; $dsize unstripped, secure element $se, $(( $(date +%s) - start ))s)"
     echo "$line"
     command -v file >/dev/null 2>&1 && file -b "$outdir/$product" | sed 's/^/   /'
     [ -f "$map_path" ] || die "$t: the link wrote no map ($map_path): the size report needs it"

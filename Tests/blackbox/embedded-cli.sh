@@ -40,6 +40,26 @@ check "version names embedded $arch" grep -qx "camera-agent [0-9.]* (embedded, $
 run selftest --config "$work/missing.conf"
 check "named but missing config exits 78" test "$status" = 78
 
+# The build's secure element (cross/build.sh SECURE_ELEMENT_*; the same
+# defaults): a build without one refuses the TPM settings as configuration
+# errors, never runs without them; one with it parses them.
+case "$arch" in
+  aarch64) se=${SECURE_ELEMENT_AARCH64:-tpm2} ;;
+  armv7) se=${SECURE_ELEMENT_ARMV7:-none} ;;
+  x86_64) se=${SECURE_ELEMENT_X86_64:-tpm2} ;;
+esac
+printf 'vault_backend = file\nvault_path = %s/se-vault\nkey_source = development\n' "$work" >"$work/se.conf"
+for setting in "identity_key = tpm2:device:/dev/tpmrm0" "anti_rollback = tpm:$work/no-tpmrm0"; do
+  { cat "$work/se.conf"; echo "$setting"; } >"$work/se-setting.conf"
+  run --config "$work/se-setting.conf" status
+  if [ "$se" = none ]; then
+    check "secure element none: '$setting' is refused (exit 78: this build has no TPM support)" \
+      sh -c "[ $status = 78 ] && grep -q 'this build has no TPM support' '$work/err'"
+  else
+    check "secure element $se: '$setting' is a valid setting (exit $status, not 78)" test "$status" != 78
+  fi
+done
+
 python3 "$repo/Tests/fixtures/tls_fixture.py" --dir "$work/pki" --port-file "$work/port" 2>"$work/fixture.log" &
 fixture_pid=$!
 for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.05; done

@@ -273,6 +273,26 @@ def main(argv=None) -> int:
             checks.check(f"the TPM counter advanced once per commit ({c1} -> {c2} for generations {gen1} -> {gen2})",
                          c2 - c1 == gen2 - gen1, f"{c1} -> {c2}")
         checks.check("identity key unchanged through re-activation", st2.get("identity_thumbprint") == thumb)
+        # --- the guest's whole RAM, dumped by QEMU (QMP dump-guest-memory) while
+        # --- the agent is active: every software P-256 key in RFC 5915 form
+        ram = board.dump_memory(work / "guest-ram.elf")
+        ders = re.findall(re.escape(bytes.fromhex("30770201010420")) + b"(?s:.{32})"
+                          + re.escape(bytes.fromhex("a00a06082a8648ce3d030107a14403420004")) + b"((?s:.{32}))",
+                          ram)
+        identity_ders = sum(1 for x in ders if x == identity_x)
+        log(f"board-boot: guest RAM {len(ram) // 1048576} MiB: {len(ders)} P-256 private keys in RFC 5915 form, "
+            f"{identity_ders} of them the identity key; its public x {ram.count(identity_x)} times")
+        checks.check("the RAM dump holds the agent's keys (software DPoP key in RFC 5915 form, the identity's "
+                     "public point): the scan sees what is there", len(ders) >= 1 and ram.count(identity_x) >= 1,
+                     f"{len(ders)} keys, x {ram.count(identity_x)} times")
+        if bdef.identity_store == "tpm2":
+            checks.check("no software form of the TPM identity key anywhere in the guest's RAM",
+                         identity_ders == 0, f"{identity_ders} copies")
+        else:
+            checks.check("the software identity key is in the guest's RAM (the board keeps it in software)",
+                         identity_ders >= 1, f"{identity_ders} copies")
+        (work / "guest-ram.elf").unlink(missing_ok=True)
+        del ram
         for t in ("unprovisioned -> activation_pending", "activation_pending -> active", "active -> refreshing",
                   "refreshing -> reauth_required", "reauth_required -> reauth_pending", "reauth_pending -> active"):
             checks.check(f"agent log (hvc0): state {t}", f"camera-agent: state {t}" in board.log_text())

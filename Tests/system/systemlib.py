@@ -306,7 +306,7 @@ class Board:
             ["nice", "-n", "10", str(QEMU_TOOLS / "run-qemu.sh"), "--board", self.bdef.name,
              "--image", str(self.image), "--cloud-port", str(self.cloud_port),
              "--console", str(self.work / "console.sock"), "--agent-log", str(self.agent_log),
-             "--power", str(self.work / "power.sock")]
+             "--power", str(self.work / "power.sock"), "--monitor", str(self.work / "qmp.sock")]
             + (["--rtc-base", self.rtc_base] if self.rtc_base else []),
             stdin=subprocess.DEVNULL, stdout=open(self.work / f"qemu.boot{self.boots}.log", "wb"),
             stderr=subprocess.STDOUT)
@@ -396,6 +396,32 @@ class Board:
             self.con = None
         self.proc = None
         self.shell_up = False
+
+    def dump_memory(self, path: Path, timeout: float = 120) -> bytes:
+        """The guest's whole RAM, through QMP's dump-guest-memory (an ELF
+        core of guest-physical memory, written by QEMU on the host): every
+        process's pages and the kernel's, whatever the guest could hide."""
+        path.unlink(missing_ok=True)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(str(self.work / "qmp.sock"))
+            f = s.makefile("rwb")
+
+            def call(command: str, **arguments) -> dict:
+                f.write(json.dumps({"execute": command, "arguments": arguments}).encode() + b"\n")
+                f.flush()
+                while True:
+                    answer = json.loads(f.readline() or b'{"error": "closed"}')
+                    if "return" in answer or "error" in answer:
+                        return answer
+
+            json.loads(f.readline())  # the greeting
+            for command, arguments in (("qmp_capabilities", {}),
+                                       ("dump-guest-memory", {"paging": False, "protocol": f"file:{path}"})):
+                answer = call(command, **arguments)
+                if "error" in answer:
+                    raise Fatal(f"QMP {command}: {answer['error']}")
+        return path.read_bytes()
 
     def poweroff(self, timeout: float = 60) -> int:
         """Clean shutdown from the console (rcK stops the agent, unmounts

@@ -5,7 +5,7 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-usage="usage: board/qemu/run-qemu.sh --board BOARD --cloud-port PORT [--image DIR] [--console SOCK] [--agent-log FILE] [--huk FILE] [--data IMG] [--power SOCK] [--tpm-state DIR] [--rtc-base DATE] [--print-command]"
+usage="usage: board/qemu/run-qemu.sh --board BOARD --cloud-port PORT [--image DIR] [--console SOCK] [--agent-log FILE] [--huk FILE] [--data IMG] [--power SOCK] [--tpm-state DIR] [--rtc-base DATE] [--monitor SOCK] [--print-command]"
 help() {
   echo "$usage"
   cat <<'EOF2'
@@ -34,6 +34,8 @@ help() {
                      new swtpm on it (a power-on) that ends with QEMU
   --rtc-base DATE    start the board's RTC at DATE (YYYY-MM-DD, e.g. 1970-01-01:
                      a camera whose clock was never set) instead of the host's time
+  --monitor SOCK     a QMP socket (unix, server) for tests: e.g.
+                     dump-guest-memory, to scan the guest's RAM from the host
   --print-command    print the qemu command line and exit
 
 Each guest connection to 192.0.2.100:443 runs `socat STDIO TCP4:127.0.0.1:PORT`
@@ -45,7 +47,7 @@ when the guest powers off or reboots (-no-reboot).
 EOF2
 }
 
-board='' image='' port='' console='' agent_log='' huk='' data='' power='' tpm_state='' rtc='' print=no
+board='' image='' port='' console='' agent_log='' huk='' data='' power='' tpm_state='' rtc='' monitor='' print=no
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) help; exit 0 ;;
@@ -59,6 +61,7 @@ while [ $# -gt 0 ]; do
     --power) power=${2:?}; shift 2 ;;
     --tpm-state) tpm_state=${2:?}; shift 2 ;;
     --rtc-base) rtc=${2:?}; shift 2 ;;
+    --monitor) monitor=${2:?}; shift 2 ;;
     --print-command) print=yes; shift ;;
     *) echo "$usage" >&2; exit 64 ;;
   esac
@@ -89,7 +92,7 @@ for f in "$image/vmlinuz" "$image/initrd.gz" "$data"; do
 done
 [ -s "$huk" ] || die "HUK file $huk is missing"
 [ "$(stat -c %a "$huk")" = 600 ] || die "HUK file $huk must be mode 0600"
-for s in "$console" "$power"; do
+for s in "$console" "$power" ${monitor:+"$monitor"}; do
   [ ${#s} -lt 100 ] || die "socket path is too long for a unix socket: $s"
 done
 command -v "$QEMU_SYSTEM" >/dev/null 2>&1 \
@@ -126,6 +129,10 @@ cmd=("$QEMU_SYSTEM" $QEMU_MACHINE -nodefaults -no-user-config -display none -no-
   -netdev "user,id=n0,net=192.0.2.0/24,host=192.0.2.2,restrict=on,guestfwd=tcp:$CLOUD_GUEST_ADDR:$CLOUD_GUEST_PORT-cmd:socat STDIO TCP4:127.0.0.1:$port"
   -device virtio-net-device,netdev=n0
   -device virtio-rng-device)
+if [ -n "$monitor" ]; then
+  rm -f "$monitor"
+  cmd+=(-qmp "unix:$monitor,server=on,wait=off")
+fi
 case "${TPM:-none}" in
   none) ;;
   swtpm)

@@ -52,12 +52,18 @@ enum VaultAccess {
   /// holds one copy, not one per command.
   static func openCounter(_ config: AgentConfig) -> (counter: DeviceTPMCounter?, refused: Int32?) {
     guard let path = config.antiRollbackTPM else { return (nil, nil) }
-    do {
-      return (try DeviceTPMCounter(path: path), nil)
-    } catch {
-      Console.err("camera-agent: anti_rollback = tpm:\(path): \(error.description)")
-      return (nil, ExitCode.failure)
-    }
+    #if CAMERA_AGENT_NO_SECURE_ELEMENT
+      // AgentConfig refuses the setting in such a build; never run unbound.
+      Console.err("camera-agent: anti_rollback = tpm:\(path): this build has no TPM support")
+      return (nil, ExitCode.config)
+    #else
+      do {
+        return (try DeviceTPMCounter(path: path), nil)
+      } catch {
+        Console.err("camera-agent: anti_rollback = tpm:\(path): \(error.description)")
+        return (nil, ExitCode.failure)
+      }
+    #endif
   }
 
   static func run<C: VaultCommand>(_ command: inout C, config: AgentConfig) -> Int32 {

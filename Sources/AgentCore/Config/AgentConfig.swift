@@ -3,6 +3,15 @@
 public struct AgentConfig: Equatable {
   public static let defaultPath = "/etc/camera-agent/agent.conf"
 
+  /// False in a build for a board without a TPM (cross/build.sh
+  /// SECURE_ELEMENT=none): the TPM code is compiled out, and a configuration
+  /// that asks for it is refused rather than run without it.
+  #if CAMERA_AGENT_NO_SECURE_ELEMENT
+    public static let hasSecureElement = false
+  #else
+    public static let hasSecureElement = true
+  #endif
+
   /// Base URL of the authorization server (its RFC 8414 issuer).
   public var server: String = ""
   /// The report API's base URL, `{api}` of `POST {api}/v1/devices/{id}/report`
@@ -136,6 +145,8 @@ public struct AgentConfig: Equatable {
       case "anti_rollback":
         if entry.value == "none" {
           antiRollbackTPM = nil
+        } else if !AgentConfig.hasSecureElement {
+          throw invalid("this build has no TPM support (cross/build.sh SECURE_ELEMENT=none): only none")
         } else if ASCII.hasPrefixIgnoringCase(entry.value, "tpm:"),
           Array(entry.value.utf8).dropFirst(4).first == UInt8(ascii: "/")
         {
@@ -146,6 +157,9 @@ public struct AgentConfig: Equatable {
       case "identity_key":
         guard let storage = IdentityKeyStorage.parse(entry.value) else {
           throw invalid("expected software, tpm2 or tpm2:TCTI (e.g. tpm2:device:/dev/tpmrm0)")
+        }
+        guard storage == .software || AgentConfig.hasSecureElement else {
+          throw invalid("this build has no TPM support (cross/build.sh SECURE_ELEMENT=none): only software")
         }
         identityKeyStorage = storage
       case "firmware_version_source":

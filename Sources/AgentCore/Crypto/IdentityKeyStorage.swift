@@ -54,11 +54,16 @@ public enum IdentityKeyStorage: Equatable, CustomStringConvertible {
       contents.identityKeyReference = nil
       return key
     case .tpm2(let tcti):
-      let element = try KeyElement.tpm2(tcti: tcti)
-      let key = try P256PrivateKey.generate(in: element)
-      contents.identityKeyReference = SecretBytes(try key.reference().serialized())
-      contents.identityKey = nil
-      return key
+      #if CAMERA_AGENT_NO_SECURE_ELEMENT
+        _ = tcti
+        throw .invalidInput("this build has no TPM support")
+      #else
+        let element = try KeyElement.tpm2(tcti: tcti)
+        let key = try P256PrivateKey.generate(in: element)
+        contents.identityKeyReference = SecretBytes(try key.reference().serialized())
+        contents.identityKey = nil
+        return key
+      #endif
     }
   }
 
@@ -74,7 +79,12 @@ public enum IdentityKeyStorage: Equatable, CustomStringConvertible {
       guard case .tpm2(let tcti) = self else {
         throw .invalidInput("the identity key is held by the TPM (tpm2), but identity_key = \(description)")
       }
-      return try P256PrivateKey.load(reference, in: try KeyElement.tpm2(tcti: tcti))
+      #if CAMERA_AGENT_NO_SECURE_ELEMENT
+        _ = tcti
+        throw .invalidInput("the identity key is held by the TPM, and this build has no TPM support")
+      #else
+        return try P256PrivateKey.load(reference, in: try KeyElement.tpm2(tcti: tcti))
+      #endif
     }
     guard let der = contents.identityKey else { throw .invalidInput("the vault holds no identity key") }
     return try P256PrivateKey.fromDER(der)
