@@ -30,6 +30,7 @@
 #include <openssl/evp.h>
 #include <openssl/provider.h>
 #include <openssl/store.h>
+#include <openssl/ui.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,28 +164,55 @@ static inline EVP_PKEY *ca_pkey_decode_reference(OSSL_LIB_CTX *lib, const char *
   return ca_pkey_keep_if_p256_from(key, provName);
 }
 
+/// The authValue a "?pass" URI asks for, handed to the store's UI method.
+struct ca_store_pass {
+  const unsigned char *bytes;
+  size_t len;
+};
+
+/// PEM-style passphrase callback: `u` is the store's UI data. Returns the
+/// length copied, or -1 (no passphrase given, or it does not fit).
+static inline int ca_store_pass_cb(char *buf, int size, int rwflag, void *u) {
+  const struct ca_store_pass *pass = (const struct ca_store_pass *)u;
+  (void)rwflag;
+  if (pass == NULL || pass->bytes == NULL || size < 0 || pass->len >= (size_t)size) return -1;
+  memcpy(buf, pass->bytes, pass->len);
+  return (int)pass->len;
+}
+
 /// Loads the first private key behind an OSSL_STORE URI (for tpm2:
-/// "handle:0x81000001" for a persistent key, "object:..." for a blob file),
-/// through provider `provName` only. The key must be P-256 from that provider.
-static inline EVP_PKEY *ca_pkey_load_uri(OSSL_LIB_CTX *lib, const char *provName, const char *uri) {
+/// "handle:0x81000CA1?pass" for a persistent key, "object:..." for a blob
+/// file), through provider `provName` only. `auth` (may be NULL) answers a
+/// passphrase prompt: for tpm2 the key's authValue. The key must be P-256
+/// from that provider.
+static inline EVP_PKEY *ca_pkey_load_uri(OSSL_LIB_CTX *lib, const char *provName, const char *uri,
+                                         const unsigned char *auth, size_t authLen) {
   char propq[96];
   OSSL_STORE_CTX *store;
   EVP_PKEY *key = NULL;
+  UI_METHOD *ui = NULL;
+  struct ca_store_pass pass = {auth, authLen};
   if (uri == NULL || strlen(uri) > 1024) return NULL;
   if (ca_provider_propq(provName, 0, propq, sizeof propq) != 1) return NULL;
-  store = OSSL_STORE_open_ex(uri, lib, propq, NULL, NULL, NULL, NULL, NULL);
-  if (store == NULL) return NULL;
-  OSSL_STORE_expect(store, OSSL_STORE_INFO_PKEY);
-  while (key == NULL && OSSL_STORE_eof(store) != 1) {
-    OSSL_STORE_INFO *info = OSSL_STORE_load(store);
-    if (info == NULL) {
-      if (OSSL_STORE_error(store) == 1) break;
-      continue;
-    }
-    if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY) key = OSSL_STORE_INFO_get1_PKEY(info);
-    OSSL_STORE_INFO_free(info);
+  if (auth != NULL) {
+    ui = UI_UTIL_wrap_read_pem_callback(ca_store_pass_cb, 0);
+    if (ui == NULL) return NULL;
   }
-  OSSL_STORE_close(store);
+  store = OSSL_STORE_open_ex(uri, lib, propq, ui, auth != NULL ? &pass : NULL, NULL, NULL, NULL);
+  if (store != NULL) {
+    OSSL_STORE_expect(store, OSSL_STORE_INFO_PKEY);
+    while (key == NULL && OSSL_STORE_eof(store) != 1) {
+      OSSL_STORE_INFO *info = OSSL_STORE_load(store);
+      if (info == NULL) {
+        if (OSSL_STORE_error(store) == 1) break;
+        continue;
+      }
+      if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY) key = OSSL_STORE_INFO_get1_PKEY(info);
+      OSSL_STORE_INFO_free(info);
+    }
+    OSSL_STORE_close(store);
+  }
+  if (ui != NULL) UI_destroy_method(ui);
   return ca_pkey_keep_if_p256_from(key, provName);
 }
 

@@ -11,8 +11,10 @@ struct ProvisionCommand: VaultCommand {
   let force: Bool
 
   func run<S: SlotStore>(_ vault: inout Vault<S>, config: AgentConfig) -> Int32 {
+    var previous: VaultContents? = nil
     do {
       if let existing = try vault.open() {
+        previous = existing
         guard force else {
           Console.err(
             "camera-agent: already provisioned as \(existing.deviceID) "
@@ -37,8 +39,9 @@ struct ProvisionCommand: VaultCommand {
     let thumbprint: String
     do {
       // Software: the DER goes into the vault. tpm2: the key is made in the
-      // TPM and only its wrapped reference goes into the vault.
-      let identity = try config.identityKeyStorage.generate(into: &contents)
+      // TPM (at the handle the previous identity does not use) and only its
+      // handle and authValue go into the vault.
+      let identity = try config.identityKeyStorage.generate(into: &contents, replacing: previous)
       jwk = PublicJWK(try identity.publicKey())
       thumbprint = try jwk.thumbprint()
     } catch {
@@ -66,6 +69,14 @@ struct ProvisionCommand: VaultCommand {
       Console.err(
         "camera-agent: provision failed: \(error.description); the previous vault state is unchanged")
       return ExitCode.failure
+    }
+    do {
+      // Only now, with the new record durable, may the old TPM key go.
+      try config.identityKeyStorage.retire(keeping: contents)
+    } catch {
+      Console.err(
+        "camera-agent: warning: \(error.description); the new identity is in place, "
+          + "run provision --force again before the board leaves the line")
     }
     var writer = JSONWriter()
     writer.beginObject()

@@ -1,5 +1,6 @@
 /// `camera-agent wipe [--local-only]`: ends the session at the cloud, then
-/// erases both vault slots. Works on a vault that no longer opens (that is
+/// erases both vault slots (and, with `identity_key = tpm2`, evicts the TPM
+/// identity key). Works on a vault that no longer opens (that is
 /// when it is most needed): with nothing readable there is nothing to revoke.
 ///
 /// When the vault holds a refresh token, it is revoked first (RFC 7009, with
@@ -56,6 +57,17 @@ struct WipeCommand: VaultCommand {
       return ExitCode.failure
     }
     Console.out("vault wiped: both slots erased")
+    if case .tpm2 = config.identityKeyStorage {
+      // The authValue died with the vault, so the key could no longer sign;
+      // evicting it also frees its handle for the next owner's provisioning.
+      do {
+        try config.identityKeyStorage.retire(keeping: nil)
+        Console.out("TPM identity key evicted")
+      } catch {
+        Console.err(
+          "camera-agent: warning: \(error.description) (the key is unusable without the wiped vault)")
+      }
+    }
     return ExitCode.ok
   }
 

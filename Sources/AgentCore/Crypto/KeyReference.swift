@@ -6,9 +6,13 @@
 ///   TPM's storage primary key). Only the TPM that made it can load it.
 /// - `uri`: an OSSL_STORE URI of a key kept in the element itself (for tpm2,
 ///   "handle:0x81000001", a persistent handle made at the factory).
+/// - `persistent`: a TPM key at a persistent handle that only `authValue`
+///   authorizes (`TPMIdentityKey`); the authValue is a secret, which is why
+///   the whole reference is kept like one in the vault.
 public enum KeyReference: Equatable {
   case wrapped(provider: String, bytes: [UInt8])
   case uri(provider: String, uri: String)
+  case persistent(provider: String, handle: UInt32, authValue: [UInt8])
 
   /// The largest reference accepted (a P-256 TSS2 blob is about 243 bytes).
   public static let maximumLength = 4096
@@ -17,10 +21,16 @@ public enum KeyReference: Equatable {
     switch self {
     case .wrapped(let provider, _): return provider
     case .uri(let provider, _): return provider
+    case .persistent(let provider, _, _): return provider
     }
   }
 
-  /// A self-describing byte form for the vault: a kind byte (1 wrapped, 2 URI),
+  /// The OSSL_STORE URI tpm2-openssl loads a persistent key by; "?pass"
+  /// makes it ask for the authValue (through the UI method the shim gives).
+  public static func handleURI(_ handle: UInt32) -> String { "handle:0x\(TPMError.hex(handle))?pass" }
+
+  /// A self-describing byte form for the vault: a kind byte (1 wrapped, 2 URI,
+  /// 3 persistent: the handle's four bytes, big-endian, then the authValue),
   /// the provider name's length (one byte) and name, then the payload's length
   /// (two bytes, big-endian) and payload.
   public func serialized() -> [UInt8] {
@@ -33,6 +43,13 @@ public enum KeyReference: Equatable {
     case .uri(_, let uri):
       kind = 2
       payload = Array(uri.utf8)
+    case .persistent(_, let handle, let authValue):
+      kind = 3
+      payload =
+        [
+          UInt8(truncatingIfNeeded: handle >> 24), UInt8(truncatingIfNeeded: handle >> 16),
+          UInt8(truncatingIfNeeded: handle >> 8), UInt8(truncatingIfNeeded: handle),
+        ] + authValue
     }
     let name = Array(provider.utf8)
     var out: [UInt8] = [kind, UInt8(truncatingIfNeeded: name.count)]
@@ -71,6 +88,17 @@ public enum KeyReference: Equatable {
         throw .invalidInput("key reference URI")
       }
       self = .uri(provider: provider, uri: String(decoding: payload, as: UTF8.self))
+    case 3:
+      // The authValue reaches the provider as a C string: printable, and no
+      // longer than a SHA-256 nameAlg allows (TPM 2.0 Part 1, 19.6.4).
+      guard payloadLength >= 5, payloadLength <= 4 + 32 else { throw .invalidInput("key reference handle") }
+      let handle =
+        UInt32(payload[0]) << 24 | UInt32(payload[1]) << 16 | UInt32(payload[2]) << 8 | UInt32(payload[3])
+      let authValue = Array(payload[4...])
+      guard handle >> 24 == 0x81, KeyReference.isPrintable(authValue) else {
+        throw .invalidInput("key reference handle")
+      }
+      self = .persistent(provider: provider, handle: handle, authValue: authValue)
     default:
       throw .invalidInput("key reference kind")
     }

@@ -36,7 +36,12 @@ extension P256PrivateKey {
       guard !uri.isEmpty, uri.utf8.count <= 1024, !uri.utf8.contains(0) else {
         throw .invalidInput("key URI")
       }
-      loaded = ca_pkey_load_uri(element.context, element.provider, uri)
+      loaded = ca_pkey_load_uri(element.context, element.provider, uri, nil, 0)
+    case .persistent(_, let handle, let authValue):
+      loaded = authValue.withUnsafeBufferPointer { auth in
+        ca_pkey_load_uri(
+          element.context, element.provider, KeyReference.handleURI(handle), auth.baseAddress, auth.count)
+      }
     }
     guard let loaded else {
       // The queue names the provider's reason (e.g. "cannot load key"); the

@@ -16,6 +16,9 @@ public enum TPMError: Error, Equatable, CustomStringConvertible {
   case counterAbsent(index: UInt32)
   /// ReadPublic answered for another handle than the one asked.
   case indexMismatch(asked: UInt32, answered: UInt32)
+  /// A persistent object sits at one of the identity key's handles but is
+  /// not a key the agent makes: it is never evicted or used.
+  case notOurKey(handle: UInt32, attributes: UInt32)
 
   /// The TPM's response code with the format-1 parameter/handle/session
   /// number masked off (TPM 2.0 Part 2, 6.6): `TPM_RC_HANDLE` for any handle.
@@ -41,6 +44,10 @@ public enum TPMError: Error, Equatable, CustomStringConvertible {
       return "no monotonic counter at NV index 0x\(Self.hex(index))"
     case .indexMismatch(let asked, let answered):
       return "TPM answered for NV index 0x\(Self.hex(answered)) when asked for 0x\(Self.hex(asked))"
+    case .notOurKey(let handle, let attributes):
+      return
+        "persistent handle 0x\(Self.hex(handle)) holds an object camera-agent did not make (attributes 0x"
+        + "\(Self.hex(attributes))): refusing to evict or use it"
     }
   }
 

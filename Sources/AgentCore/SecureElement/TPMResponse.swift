@@ -8,6 +8,14 @@ public enum TPMResponse {
   /// must carry the session tag, a parameterSize and one auth response.
   public static func parameters(_ bytes: [UInt8], command: UInt32, sessions: Bool) throws(TPMError) -> [UInt8]
   {
+    try parameters(bytes, command: command, sessions: sessions, handles: 0).parameters
+  }
+
+  /// The response handles (`handles` of them, e.g. TPM2_CreatePrimary's
+  /// objectHandle, which precede parameterSize) and the parameter area.
+  public static func parameters(
+    _ bytes: [UInt8], command: UInt32, sessions: Bool, handles handleCount: Int
+  ) throws(TPMError) -> (handles: [UInt32], parameters: [UInt8]) {
     var reader = TPMReader(bytes, command: command)
     guard bytes.count >= 10 else { throw reader.fail("\(bytes.count) bytes, shorter than a response header") }
     guard bytes.count <= TPMConstant.maxResponseBytes else {
@@ -29,11 +37,13 @@ public enum TPMResponse {
       }
       throw .responseCode(command: command, rc: rc)
     }
+    var handles: [UInt32] = []
+    for _ in 0..<handleCount { handles.append(try reader.u32()) }
     guard sessions else {
       guard tag == TPMConstant.tagNoSessions else {
         throw reader.fail("session tag on a sessionless command")
       }
-      return try reader.rest()
+      return (handles, try reader.rest())
     }
     guard tag == TPMConstant.tagSessions else { throw reader.fail("no session area in the response") }
     let parameterSize = try reader.u32()
@@ -49,7 +59,7 @@ public enum TPMResponse {
     let hmacSize = try reader.u16()
     guard nonceSize == 0, hmacSize == 0 else { throw reader.fail("password session with a nonce or hmac") }
     try reader.end()
-    return parameters
+    return (handles, parameters)
   }
 }
 
