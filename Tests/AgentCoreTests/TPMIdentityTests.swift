@@ -265,6 +265,38 @@ import Testing
     #expect(signed.status == 0, "\(signed.stderr)")
   }
 
+  /// The persistent reference comes from the vault and the TCTI from the
+  /// configuration: both untrusted, both checked whole.
+  @Test func persistentReferencesAndTCTIsAreChecked() throws {
+    let auth = Array("0123456789abcdefghijABCDEFGHIJ-_".utf8)
+    let reference = KeyReference.persistent(provider: "tpm2", handle: 0x8100_0CA2, authValue: auth)
+    #expect(try KeyReference(serialized: reference.serialized()) == reference)
+    #expect(KeyReference.handleURI(0x8100_0CA1) == "handle:0x81000ca1?pass")
+    let bad: [KeyReference] = [
+      .persistent(provider: "tpm2", handle: 0x8100_0CA1, authValue: []),  // no authValue
+      .persistent(provider: "tpm2", handle: 0x8100_0CA1, authValue: auth + [0x41]),  // 33 bytes
+      .persistent(provider: "tpm2", handle: 0x0180_0CA0, authValue: auth),  // an NV index, not persistent
+      .persistent(provider: "tpm2", handle: 0x8100_0CA1, authValue: [0x41, 0x00, 0x42]),  // a NUL
+      .persistent(provider: "tpm2", handle: 0x8100_0CA1, authValue: [0x41, 0x20, 0x42]),  // a space
+    ]
+    for candidate in bad {
+      #expect(throws: CryptoError.self) { _ = try KeyReference(serialized: candidate.serialized()) }
+    }
+    for tcti in [
+      "swtpm:host=192.0.2.1,port=2321", "swtpm:host=127.0.0.1", "swtpm:port=0", "swtpm:port=70000",
+      "swtpm:port=12a", "mssim:host=127.0.0.1,port=2321", "libtss2-tcti-foo.so", "swtpm:", "device:",
+    ] {
+      #expect(
+        throws: TPMError.self, "\(tcti)",
+        performing: { _ = try DeviceTPMTransport.open(tcti: tcti) })
+    }
+    #expect {
+      _ = try DeviceTPMTransport.open(tcti: "device:/nonexistent/tpmrm0")
+    } throws: { error in
+      "\(error)".contains("open /nonexistent/tpmrm0")
+    }
+  }
+
   /// One identity per record: a record carrying both a software key and a
   /// TPM reference is refused on open (which key signs must never depend on
   /// which field a reader looks at), and replacing the reference destroys.
