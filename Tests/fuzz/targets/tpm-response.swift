@@ -47,7 +47,8 @@ func records(_ bytes: [UInt8]) -> [[UInt8]] {
 let commands: [UInt32] = [
   TPMConstant.ccNVDefineSpace, TPMConstant.ccNVIncrement, TPMConstant.ccNVRead, TPMConstant.ccNVReadPublic,
   TPMConstant.ccNVUndefineSpace, 0, 0x2000_1000, 0xFFFF_FFFF,
-  TPMConstant.ccCreatePrimary, TPMConstant.ccReadPublic, TPMConstant.ccEvictControl, TPMConstant.ccFlushContext,
+  TPMConstant.ccCreatePrimary, TPMConstant.ccReadPublic, TPMConstant.ccEvictControl,
+  TPMConstant.ccFlushContext,
   TPMConstant.ccCreatePrimary, TPMConstant.ccReadPublic, TPMConstant.ccNVRead, TPMConstant.ccNVReadPublic,
 ]
 
@@ -115,7 +116,8 @@ func checkIdentityKey(_ mode: UInt8, _ bytes: [UInt8]) {
         require(TPMIdentityKey<FuzzTPM>.isOurs(found), "an occupant that is not our template")
       }
     case 1:
-      let made = try key.create(at: handle, authValue: Array("a".utf8), unique: [UInt8](repeating: 1, count: 32))
+      let made = try key.create(
+        at: handle, authValue: Array("a".utf8), unique: [UInt8](repeating: 1, count: 32))
       // ReadPublic, then CreatePrimary, EvictControl and FlushContext at least.
       require(tpm.sent >= 4, "a key after \(tpm.sent) commands")
       require(TPMIdentityKey<FuzzTPM>.isOurs(made) && made.x.count == 32 && made.y.count == 32, "not our key")
