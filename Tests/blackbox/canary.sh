@@ -134,6 +134,7 @@ key_source = development
 firmware_version_source = keyvalue:$board/etc/vendor/device-info:FW_VERSION
 state_file = $work/run/state
 reauth_spread_seconds = 2
+refresh_floor_seconds = 5
 backoff_base_ms = 500
 backoff_cap_ms = 4000
 log_level = debug

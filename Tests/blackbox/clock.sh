@@ -129,7 +129,11 @@ build_fakeclock() {
 # sets $conf and $state.
 new_board() {
   conf=$work/$1.conf
+  # refresh_floor_seconds = 5: case 2 expires the access token and waits
+  # ~60 s for the report after the refresh; the default floor (60 s after
+  # the last grant) would leave that refresh at the edge of the wait.
   write_config "$conf" "$1" 'reauth_spread_seconds = 1
+refresh_floor_seconds = 5
 backoff_base_ms = 300
 backoff_cap_ms = 2000
 report_interval_seconds = 0'

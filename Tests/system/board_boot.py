@@ -258,7 +258,9 @@ def main(argv=None) -> int:
         log("board-boot: the cloud revokes every session (mass logout); SIGUSR1")
         cloud.owner("admin", "revoke-all")
         board.sh("killall -USR1 camera-agent")
-        st = wait_for("a new user_code", lambda: (s := board.agent_state()).get("user_code") and s, 90)
+        # The refresh that meets the logout waits out the refresh floor (60 s
+        # after activation, the board's shipping default): up to ~55 s here.
+        st = wait_for("a new user_code", lambda: (s := board.agent_state()).get("user_code") and s, 150)
         checks.check("re-activation: reauth_pending with a new code", st.get("state") == "reauth_pending", str(st))
         cloud.owner("approve", st["user_code"])
         wait_for("the second report", lambda: report_time(cloud, DEVICE, 2), 60)

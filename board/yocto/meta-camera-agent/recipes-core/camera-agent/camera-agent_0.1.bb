@@ -31,6 +31,17 @@ SRC_URI = "${CAMERA_AGENT_GIT_URL};branch=main"
 SRCREV = "${CAMERA_AGENT_SRCREV}"
 S = "${WORKDIR}/git"
 
+# The TPM code in or out (cross/build.sh SECURE_ELEMENT_<target>): the
+# anti-rollback counter (anti_rollback = tpm:...) and the identity key made
+# inside the TPM (identity_key = tpm2). On for machines with the "tpm2"
+# MACHINE_FEATURE (meta-security's convention); the board then needs OpenSSL
+# 3's tpm2 provider and the TSS device TCTI at run time (nothing is linked
+# against them; tpm2-openssl is in meta-security's meta-tpm). Off: that
+# code is left out and an agent.conf naming a TPM is refused with exit 78.
+PACKAGECONFIG ??= "${@bb.utils.filter('MACHINE_FEATURES', 'tpm2', d)}"
+PACKAGECONFIG[tpm2] = ",,,tpm2-openssl libtss2-tcti-device"
+CAMERA_AGENT_SECURE_ELEMENT = "${@bb.utils.contains('PACKAGECONFIG', 'tpm2', 'tpm2', 'none', d)}"
+
 inherit update-rc.d systemd useradd
 
 COMPATIBLE_HOST = "(aarch64|arm).*-linux.*"
@@ -81,10 +92,11 @@ do_compile() {
     case "${CAMERA_AGENT_TARGET}" in
     aarch64)
         SYSROOT_AARCH64="${RECIPE_SYSROOT}" TRIPLE_AARCH64="${TARGET_SYS}" \
-            ./cross/build.sh aarch64 ;;
+            SECURE_ELEMENT_AARCH64="${CAMERA_AGENT_SECURE_ELEMENT}" ./cross/build.sh aarch64 ;;
     armv7)
         SYSROOT_ARMV7="${RECIPE_SYSROOT}" TRIPLE_ARMV7="${TARGET_SYS}" \
-            CPU_ARMV7="${CAMERA_AGENT_ARMV7_CPU}" ./cross/build.sh armv7 ;;
+            CPU_ARMV7="${CAMERA_AGENT_ARMV7_CPU}" SECURE_ELEMENT_ARMV7="${CAMERA_AGENT_SECURE_ELEMENT}" \
+            ./cross/build.sh armv7 ;;
     *)
         bbfatal "camera-agent builds for aarch64 and armv7 hard-float only" ;;
     esac
