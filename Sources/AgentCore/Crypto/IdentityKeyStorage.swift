@@ -30,9 +30,7 @@ public enum IdentityKeyStorage: Equatable, CustomStringConvertible {
     let bytes = Array(text.utf8)
     if bytes == Array("software".utf8) { return .software }
     if bytes == Array("tpm2".utf8) { return .tpm2(tcti: nil) }
-    let prefix = Array("tpm2:".utf8)
-    guard bytes.count > prefix.count, Array(bytes[0..<prefix.count]) == prefix else { return nil }
-    let tcti = Array(bytes[prefix.count...])
+    guard let tcti = ASCII.remainder(of: bytes, after: "tpm2:") else { return nil }
     guard tcti.count <= maximumTCTILength, tcti.allSatisfy({ $0 >= 0x21 && $0 <= 0x7e }) else { return nil }
     return .tpm2(tcti: String(decoding: tcti, as: UTF8.self))
   }

@@ -44,14 +44,12 @@ public final class DeviceTPMTransport: TPMTransport {
     guard let tcti else { return try DeviceTPMTransport() }
     let bytes = Array(tcti.utf8)
     if bytes == Array("device".utf8) { return try DeviceTPMTransport() }
-    let device = Array("device:".utf8)
-    if bytes.count > device.count, Array(bytes[0..<device.count]) == device {
-      return try DeviceTPMTransport(path: String(decoding: bytes[device.count...], as: UTF8.self))
+    if let path = ASCII.remainder(of: bytes, after: "device:") {
+      return try DeviceTPMTransport(path: String(decoding: path, as: UTF8.self))
     }
-    let swtpm = Array("swtpm:".utf8)
-    if bytes.count > swtpm.count, Array(bytes[0..<swtpm.count]) == swtpm {
+    if let options = ASCII.remainder(of: bytes, after: "swtpm:") {
       var port: UInt16? = nil
-      for option in bytes[swtpm.count...].split(separator: UInt8(ascii: ",")) {
+      for option in options.split(separator: UInt8(ascii: ",")) {
         let parts = option.split(separator: UInt8(ascii: "="), maxSplits: 1)
         guard parts.count == 2 else { throw unsupported(tcti) }
         let key = Array(parts[0])

@@ -25,6 +25,15 @@ public enum ASCII {
     return true
   }
 
+  /// The bytes after `prefix` when `bytes` start with it and go on past it
+  /// (nil otherwise: a bare prefix names nothing). Case-sensitive: the
+  /// TCTI and storage names it splits are written one way only.
+  public static func remainder(of bytes: [UInt8], after prefix: String) -> ArraySlice<UInt8>? {
+    let head = Array(prefix.utf8)
+    guard bytes.count > head.count, bytes.starts(with: head) else { return nil }
+    return bytes[head.count...]
+  }
+
   /// Strips spaces and tabs (and CR/LF) from both ends.
   public static func trimmed(_ text: String) -> String {
     let bytes = Array(text.utf8)
