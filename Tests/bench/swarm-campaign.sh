@@ -11,6 +11,8 @@
 #
 #   Tests/bench/swarm-campaign.sh 1 1000000 [DIR] [JOBS]
 # SWARM_CHUNK=N changes the chunk size (the campaign's tests use small ones).
+# SWARM_REPORT_ONLY=1 prints the table of what DIR holds and runs nothing
+# (a campaign's summary while another still runs, or after one was stopped).
 set -eu
 usage() { echo "usage: $0 FIRST LAST [DIR] [JOBS]  (seeds FIRST..LAST, chunks of 10,000)" >&2; exit 64; }
 if [ $# -lt 2 ] || [ $# -gt 4 ]; then usage; fi
@@ -23,7 +25,9 @@ mkdir -p "$dir"
 cd "$repo"
 # SWARM_BIN: a binary built earlier (a campaign keeps one build while the
 # tree changes under it; the report names its commit).
-if [ -n "${SWARM_BIN:-}" ]; then
+if [ "${SWARM_REPORT_ONLY:-0}" = 1 ]; then
+  bin=""
+elif [ -n "${SWARM_BIN:-}" ]; then
   bin=$SWARM_BIN
 else
   swift build -c release --product swarm-sim >&2
@@ -50,8 +54,13 @@ run_chunk() {
 }
 export -f run_chunk
 export bin dir
-if [ "${#ranges[@]}" -gt 0 ]; then
-  printf '%s\n' "${ranges[@]}" | xargs -P "$jobs" -I{} bash -c 'run_chunk {}' || true
+# Stopping the campaign stops its chunks too (xargs would start the next).
+trap 'trap - INT TERM; kill 0; exit 143' INT TERM
+if [ -n "$bin" ] && [ "${#ranges[@]}" -gt 0 ]; then
+  # In the background, so that the trap runs at once (bash runs traps only
+  # between foreground commands), and waited for.
+  printf '%s\n' "${ranges[@]}" | xargs -P "$jobs" -I{} bash -c 'run_chunk {}' &
+  wait $! || true
 fi
 
 # The summary: every chunk of FIRST..LAST, from its final line.
