@@ -139,4 +139,37 @@ import Testing
     #expect(LogSafeText.line(exact) == exact)
     #expect(LogSafeText.line(exact + "b") == String(repeating: "ab ", count: 340) + "a...")
   }
+
+  /// Found by the vault-contents fuzzer in a CI-style run (2026-12-04): a
+  /// record in ascending tag order with an identity key reference (tag 13)
+  /// re-encoded with tag 13 right after tag 2. Canonical records must
+  /// re-encode to their own bytes, so every field goes out in tag order.
+  @Test func canonicalContentsWithAKeyReferenceReEncodeToThemselves() throws {
+    let kept = try #require(Self.inputs("vault-contents").first { $0.name == "reference-after-timestamps" })
+    let contents = try VaultContents.decode(SecretBytes(kept.bytes))
+    #expect(contents.identityKeyReference != nil)
+    #expect(contents.encoded().revealCopy() == kept.bytes)
+    // Every field at once: the tags come out ascending.
+    var full = VaultContents(deviceID: "cam-order-1")
+    full.identityKeyReference = SecretBytes([1, 4, 116, 112, 109, 50, 0, 1, 9])
+    full.dpopKey = SecretBytes([3, 3])
+    full.accessToken = SecretBytes([4])
+    full.accessTokenExpiry = 5
+    full.refreshToken = SecretBytes([6])
+    full.lastActivation = 7
+    full.provisionedAt = 8
+    full.timeFloor = 9
+    full.sessionIssuer = "https://issuer.example"
+    full.sessionAPIBase = "https://api.example"
+    full.rollbackCounter = 12
+    let bytes = full.encoded().revealCopy()
+    var tags: [UInt8] = []
+    var index = 0
+    while index + 3 <= bytes.count {
+      tags.append(bytes[index])
+      index += 3 + (Int(bytes[index + 1]) | Int(bytes[index + 2]) << 8)
+    }
+    #expect(index == bytes.count)
+    #expect(tags == [1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13])
+  }
 }

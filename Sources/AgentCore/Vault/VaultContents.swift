@@ -84,7 +84,6 @@ public struct VaultContents {
     }
     Array(deviceID.utf8).withUnsafeBytes { field(.deviceID, $0) }
     secret(.identityKey, identityKey)
-    secret(.identityKeyReference, identityKeyReference)
     secret(.dpopKey, dpopKey)
     secret(.accessToken, accessToken)
     integer(.accessTokenExpiry, accessTokenExpiry)
@@ -97,6 +96,10 @@ public struct VaultContents {
     if let rollbackCounter {
       withUnsafeBytes(of: rollbackCounter.littleEndian) { field(.rollbackCounter, $0) }
     }
+    // Fields go out in ascending tag order, the canonical form (the fuzz
+    // property checks that a canonical record re-encodes to its own bytes;
+    // tag 13 written after tag 2 broke it). Decoding takes any order.
+    secret(.identityKeyReference, identityKeyReference)
     return SecretBytes(out)
   }
 
