@@ -9,7 +9,7 @@ public enum AttestAudience {
   /// Why `audience` is refused for `deviceID`, or nil when it may be signed
   /// for. `issuer` is the configured `server` ("" when unset).
   public static func refusal(_ audience: String, deviceID: String, issuer: String) -> String? {
-    if !issuer.isEmpty, normalized(audience) == normalized(issuer) {
+    if !issuer.isEmpty, Word(normalized(audience)) == Word(normalized(issuer)) {
       return "the audience is the issuer: an assertion for it would log in as this device; refused"
     }
     guard let origin = WellKnownURL.origin(audience) else { return "the audience is not an absolute URL" }

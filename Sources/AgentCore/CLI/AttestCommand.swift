@@ -84,16 +84,16 @@ extension Invocation {
     var index = 0
     while index < rest.count {
       let option = rest[index]
-      if option == "--issued-at" {
+      if Word(option) == "--issued-at" {
         throw UsageError(message: "attest: --issued-at is not accepted: iat is the board's own clock")
       }
-      guard option == "--nonce" || option == "--audience" else {
+      guard Word(option) == "--nonce" || Word(option) == "--audience" else {
         throw UsageError(message: "attest: unknown option '\(option)'")
       }
       index += 1
       guard index < rest.count else { throw UsageError(message: "attest: \(option) needs a value") }
       let value = rest[index]
-      switch option {
+      switch Word(option) {
       case "--nonce":
         guard AttestCommand.isValidNonce(value) else {
           throw UsageError(message: "attest: invalid nonce (16-128 characters of A-Z a-z 0-9 - _)")

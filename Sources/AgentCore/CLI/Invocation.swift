@@ -42,7 +42,7 @@ public struct Invocation: Equatable {
     var index = 0
     while index < arguments.count {
       let argument = arguments[index]
-      if argument == "--config" {
+      if Word(argument) == "--config" {
         index += 1
         guard index < arguments.count, !arguments[index].isEmpty else {
           throw UsageError(message: "--config needs a value")
@@ -53,9 +53,9 @@ public struct Invocation: Equatable {
         configPath = String(decoding: Array(argument.utf8).dropFirst(9), as: UTF8.self)
         guard !configPath.isEmpty else { throw UsageError(message: "--config needs a value") }
         configExplicit = true
-      } else if argument == "--help" || argument == "-h" {
+      } else if Word(argument) == "--help" || Word(argument) == "-h" {
         wantsHelp = true
-      } else if argument == "--version" && commandName == nil {
+      } else if Word(argument) == "--version" && commandName == nil {
         wantsVersion = true
       } else if commandName == nil {
         if argument.utf8.first == UInt8(ascii: "-") {
@@ -77,7 +77,7 @@ public struct Invocation: Equatable {
     if let misplaced { throw UsageError(message: "unknown option '\(misplaced)'") }
     guard let name = commandName else { throw UsageError(message: "no command given") }
     let command: Command
-    switch name {
+    switch Word(name) {
     case "help":
       try noArguments(name, rest)
       command = .help
@@ -89,19 +89,19 @@ public struct Invocation: Equatable {
     case "provision":
       command = try parseProvision(rest)
     case "status":
-      guard rest.isEmpty || rest == ["--json"] else {
-        let unknown = rest.first { $0 != "--json" } ?? rest[0]
+      guard rest.isEmpty || Word.isOnly(rest, "--json") else {
+        let unknown = rest.first { Word($0) != "--json" } ?? rest[0]
         throw UsageError(message: "status: unknown option '\(unknown)'")
       }
       command = .status(json: !rest.isEmpty)
     case "wipe":
-      guard rest.isEmpty || rest == ["--local-only"] else {
-        let unknown = rest.first { $0 != "--local-only" } ?? rest[0]
+      guard rest.isEmpty || Word.isOnly(rest, "--local-only") else {
+        let unknown = rest.first { Word($0) != "--local-only" } ?? rest[0]
         throw UsageError(message: "wipe: unknown option '\(unknown)'")
       }
       command = .wipe(localOnly: !rest.isEmpty)
     case "report":
-      guard rest == ["--dry-run"] else {
+      guard Word.isOnly(rest, "--dry-run") else {
         throw UsageError(
           message:
             "report: only 'report --dry-run' is available; reports are sent by the daemon, not yet in this build"
@@ -109,8 +109,8 @@ public struct Invocation: Equatable {
       }
       command = .reportDryRun
     case "run":
-      guard rest.isEmpty || rest == ["--once-active"] else {
-        let unknown = rest.first { $0 != "--once-active" } ?? rest[0]
+      guard rest.isEmpty || Word.isOnly(rest, "--once-active") else {
+        let unknown = rest.first { Word($0) != "--once-active" } ?? rest[0]
         throw UsageError(message: "run: unexpected argument '\(unknown)'")
       }
       command = .run(onceActive: !rest.isEmpty)
@@ -133,7 +133,7 @@ public struct Invocation: Equatable {
     var force = false
     var index = 0
     while index < rest.count {
-      switch rest[index] {
+      switch Word(rest[index]) {
       case "--force": force = true
       case "--device-id":
         index += 1

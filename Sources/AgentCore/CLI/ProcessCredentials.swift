@@ -31,7 +31,7 @@ public struct ProcessCredentials: Equatable {
       let fields = line[(colon + 1)...].split(whereSeparator: {
         $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: " ")
       })
-      switch key {
+      switch Word(key) {
       case "Uid":
         guard uids == nil, let ids = ids(fields) else { return nil }
         uids = ids

@@ -1,6 +1,6 @@
 /// The agent's settings, validated. Every key is documented in
 /// board/agent.conf.example; anything not listed there is refused.
-public struct AgentConfig: Equatable {
+public struct AgentConfig {
   public static let defaultPath = "/etc/camera-agent/agent.conf"
 
   /// False in a build for a board without a TPM (cross/build.sh
@@ -96,7 +96,7 @@ public struct AgentConfig: Equatable {
       func invalid(_ reason: String) -> ConfigError {
         .invalidValue(path: file.path, line: entry.line, key: entry.key, reason: reason)
       }
-      switch entry.key {
+      switch Word(entry.key) {
       case "server":
         guard
           ASCII.hasPrefixIgnoringCase(entry.value, "https://")
@@ -117,13 +117,13 @@ public struct AgentConfig: Equatable {
       case "max_response_bytes":
         maxResponseBytes = try Self.integer(entry.value, in: 1_024...16 * 1024 * 1024, invalid)
       case "allow_insecure_http":
-        switch entry.value {
+        switch Word(entry.value) {
         case "yes", "true", "1": allowInsecureHTTP = true
         case "no", "false", "0": allowInsecureHTTP = false
         default: throw invalid("expected yes or no")
         }
       case "vault_backend":
-        switch entry.value {
+        switch Word(entry.value) {
         case "file": vaultBackend = .file
         case "mtd": vaultBackend = .mtd
         default: throw invalid("expected file or mtd")
@@ -143,7 +143,7 @@ public struct AgentConfig: Equatable {
         }
         keySource = source
       case "anti_rollback":
-        if entry.value == "none" {
+        if Word(entry.value) == "none" {
           antiRollbackTPM = nil
         } else if !AgentConfig.hasSecureElement {
           throw invalid("this build has no TPM support (cross/build.sh SECURE_ELEMENT=none): only none")
@@ -158,7 +158,7 @@ public struct AgentConfig: Equatable {
         guard let storage = IdentityKeyStorage.parse(entry.value) else {
           throw invalid("expected software, tpm2 or tpm2:TCTI (e.g. tpm2:device:/dev/tpmrm0)")
         }
-        guard storage == .software || AgentConfig.hasSecureElement else {
+        guard storage.isSoftware || AgentConfig.hasSecureElement else {
           throw invalid("this build has no TPM support (cross/build.sh SECURE_ELEMENT=none): only software")
         }
         identityKeyStorage = storage
@@ -182,7 +182,7 @@ public struct AgentConfig: Equatable {
         }
         logLevel = level
       case "syslog":
-        switch entry.value {
+        switch Word(entry.value) {
         case "yes", "true", "1": syslogSocket = syslogSocket ?? "/dev/log"
         case "no", "false", "0": syslogSocket = nil
         default: throw invalid("expected yes or no")

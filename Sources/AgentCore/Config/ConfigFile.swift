@@ -34,7 +34,7 @@ public struct ConfigFile {
       guard Self.isValidKey(key) else {
         throw .syntax(path: path, line: lineNumber, message: "invalid key '\(ConfigError.quoted(key))'")
       }
-      for existing in entries where existing.key == key {
+      for existing in entries where Word(existing.key) == Word(key) {
         throw .duplicateKey(path: path, line: lineNumber, key: key)
       }
       for byte in value.utf8 where byte < 0x20 || byte == 0x7f {

@@ -20,6 +20,13 @@ public enum IdentityKeyStorage: Equatable, CustomStringConvertible {
   case software
   case tpm2(tcti: String?)
 
+  /// A pattern, not `== .software`: the derived `==` compares the TCTI
+  /// strings (Unicode equality, see Word).
+  public var isSoftware: Bool {
+    if case .software = self { return true }
+    return false
+  }
+
   /// The longest TCTI accepted: "swtpm:host=...,port=..." or
   /// "device:/dev/tpmrm0" are a few dozen bytes.
   static let maximumTCTILength = 256
@@ -140,7 +147,7 @@ public enum IdentityKeyStorage: Equatable, CustomStringConvertible {
   public func load(_ contents: VaultContents) throws(CryptoError) -> P256PrivateKey {
     if let stored = contents.identityKeyReference {
       let reference = try KeyReference(serialized: stored.revealCopy())
-      guard reference.provider == "tpm2" else {
+      guard Word(reference.provider) == "tpm2" else {
         throw .invalidInput(
           "the identity key is held by provider \(reference.provider), which this build cannot use")
       }

@@ -20,7 +20,7 @@ extension P256PrivateKey {
   public static func load(
     _ reference: KeyReference, in element: KeyElement
   ) throws(CryptoError) -> P256PrivateKey {
-    guard reference.provider == element.provider else {
+    guard Word(reference.provider) == Word(element.provider) else {
       throw .invalidInput("key reference is for provider \(reference.provider)")
     }
     let loaded: OpaquePointer?

@@ -30,7 +30,7 @@ struct BoardHost: SessionHost {
 
   /// Rewrites the state file when its contents change, then runs the hook.
   private mutating func write(_ text: String) {
-    guard text != published else { return }
+    guard !Word.same(text, published) else { return }
     do {
       try StateFile(path: config.stateFile).write(text)
       published = text

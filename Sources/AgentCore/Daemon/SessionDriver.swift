@@ -117,7 +117,7 @@ public struct SessionDriver<
           newSessionKey()
         case .publish:
           let name = core.published.name
-          if name != publishedName {
+          if Word(name) != Word(publishedName) {
             host.log(.notice, "state \(publishedName) -> \(name)")
             publishedName = name
           }
@@ -157,7 +157,7 @@ public struct SessionDriver<
       let identity = try identityStorage.load(opened)
       var session: P256PrivateKey? = nil
       if let der = opened.dpopKey { session = try P256PrivateKey.fromDER(der) }
-      if let current = client, current.deviceID == opened.deviceID {
+      if let current = client, Word(current.deviceID) == Word(opened.deviceID) {
         if let session { client?.sessionKey = session }
       } else {
         let key: P256PrivateKey

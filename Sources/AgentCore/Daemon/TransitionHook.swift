@@ -24,12 +24,13 @@ struct TransitionHook {
   /// the daemon's own syntax is left out.
   static func environment(stateFileText: String) -> [String] {
     var variables: [String] = []
-    for line in stateFileText.split(separator: "\n") {
-      guard let equals = line.firstIndex(of: "="),
-        let value = StateFile.unquoted(line[line.index(after: equals)...])
+    // Split on bytes: Character splitting would link grapheme breaking.
+    for line in Array(stateFileText.utf8).split(separator: UInt8(ascii: "\n")) {
+      guard let equals = line.firstIndex(of: UInt8(ascii: "=")),
+        let value = StateFile.unquoted(Substring(String(decoding: line[(equals + 1)...], as: UTF8.self)))
       else { continue }
       var name = "CAMERA_AGENT_"
-      for byte in line[..<equals].utf8 {
+      for byte in line[..<equals] {
         name.unicodeScalars.append(Unicode.Scalar(byte >= 0x61 && byte <= 0x7a ? byte - 0x20 : byte))
       }
       variables.append(name + "=" + value)

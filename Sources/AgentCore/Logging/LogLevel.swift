@@ -23,7 +23,7 @@ public enum LogLevel: Int, Equatable {
   }
 
   public static func parse(_ text: String) -> LogLevel? {
-    switch text {
+    switch Word(text) {
     case "error": return .error
     case "warning": return .warning
     case "notice": return .notice

@@ -58,7 +58,7 @@ public enum LogMask {
     Rule(name: "scheme", kind: .scheme(["bearer ", "dpop ", "basic "].map { Array($0.utf8) })),
     Rule(
       name: "assignment",
-      kind: .assignment(keys.map { Key(bytes: Array($0.utf8), colon: colonKeys.contains($0)) })),
+      kind: .assignment(keys.map { Key(bytes: Array($0.utf8), colon: Word.isIn(colonKeys, $0)) })),
     Rule(name: "long-mixed-run", kind: .run(length: 20, classes: 2)),
     Rule(name: "long-single-class", kind: .alphanumeric(length: 24, classes: 1)),
     Rule(name: "medium-mixed", kind: .alphanumeric(length: 16, classes: 2)),

@@ -39,7 +39,7 @@ public final class Logger {
   public func configure(level: LogLevel, syslogPath: String?) {
     self.level = level
     if stderrIsJournal { return }
-    if syslogPath != syslog?.path { syslog = sink(for: syslogPath) }
+    if !Word.same(syslogPath, syslog?.path) { syslog = sink(for: syslogPath) }
   }
 
   /// The text a message becomes on every sink.

@@ -36,7 +36,7 @@ public struct OAuthError: Error, Equatable, CustomStringConvertible {
     case unknown(String)
 
     public init(_ text: String) {
-      switch text {
+      switch Word(text) {
       case "invalid_request": self = .invalidRequest
       case "invalid_client": self = .invalidClient
       case "invalid_grant": self = .invalidGrant

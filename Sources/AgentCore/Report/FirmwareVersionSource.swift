@@ -37,7 +37,8 @@ public enum FirmwareVersionSource: Equatable {
     let parts = text.utf8.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
       .map { String(decoding: $0, as: UTF8.self) }
     func absolute(_ path: String) -> Bool { path.utf8.first == UInt8(ascii: "/") }
-    switch (parts.first, parts.count) {
+    // split(omittingEmptySubsequences: false) gives at least one part.
+    switch (Word(parts[0]), parts.count) {
     case ("os-release", 2) where absolute(parts[1]):
       return .osRelease(path: parts[1])
     case ("keyvalue", 3) where absolute(parts[1]) && ConfigFile.isValidKey(lowercasedKey(parts[2])):

@@ -15,7 +15,7 @@ public struct SelfTestOptions: Equatable {
         throw Invocation.UsageError(message: "selftest: unknown option or missing value: '\(flag)'")
       }
       let value = arguments[index + 1]
-      switch flag {
+      switch Word(flag) {
       case "--tls-url": options.tlsURL = value
       case "--ca-file": options.caFile = value
       case "--wrong-ca-file": options.wrongCAFile = value

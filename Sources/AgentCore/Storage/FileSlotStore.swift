@@ -85,7 +85,7 @@ public struct FileSlotStore<FileSystem: FileSystemOps>: SlotStore {
       throw storeError(error, "list \(directory)")
     }
     var removed = 0
-    for name in names where name.hasSuffix(".rec.tmp") {
+    for name in names where Word.hasSuffix(name, ".rec.tmp") {
       if try remove(name, in: dir) { removed += 1 }
     }
     if removed > 0 { try syncDirectory(dir) }

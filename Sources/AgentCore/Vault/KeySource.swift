@@ -16,7 +16,7 @@ public enum KeySource: Equatable {
 
   /// Parses the config form: `file:/path`, `qemu-fw-cfg:opt/camera/huk`, `development`.
   public static func parse(_ text: String) -> KeySource? {
-    if text == "development" { return .development }
+    if Word(text) == "development" { return .development }
     if ASCII.hasPrefixIgnoringCase(text, "file:") {
       let path = String(decoding: Array(text.utf8).dropFirst(5), as: UTF8.self)
       return path.utf8.first == UInt8(ascii: "/") ? .file(path: path) : nil
@@ -39,7 +39,12 @@ public enum KeySource: Equatable {
     }
   }
 
-  public var isDevelopment: Bool { self == .development }
+  public var isDevelopment: Bool {
+    // A pattern, not `==`: the derived `==` compares the String payloads
+    // of the other cases (Unicode equality, see Word).
+    if case .development = self { return true }
+    return false
+  }
 
   /// The path the key is read from.
   public var path: String? {

@@ -22,7 +22,7 @@
 /// activation), or the refresh or access token goes without a successor.
 public enum VaultDestroyRule {
   public static func destroys(replacing old: VaultContents, with new: VaultContents) -> Bool {
-    if old.deviceID != new.deviceID { return true }
+    if Word(old.deviceID) != Word(new.deviceID) { return true }
     if replaced(old.identityKey, by: new.identityKey) { return true }
     if replaced(old.identityKeyReference, by: new.identityKeyReference) { return true }
     if replaced(old.dpopKey, by: new.dpopKey) { return true }
