@@ -14,8 +14,10 @@ usage() {
 Compares OUT/<target>/camera-agent (default OUT: <repo>/out, as cross/build.sh
 writes it) with the budget for <target> in FILE (default cross/size-budget:
 lines "TARGET BYTES", # comments). Without TARGETs, every target in FILE.
-Prints one line per target with the headroom; exits 1 if any binary is
-missing or over its budget, 64 on bad usage.
+Prints one line per target with the headroom, and one saying whether the
+stdlib's Unicode machinery is linked (read from OUT/<target>/camera-agent.debug
+when it exists); exits 1 if any binary is missing, over its budget or links
+that machinery, 64 on bad usage.
 EOT
 }
 
@@ -70,6 +72,30 @@ for t in "${targets[@]}"; do
         failed=1
     else
         echo "size $t: ok: $size bytes <= budget $max ($((max - size)) B headroom)"
+    fi
+done
+
+# The stdlib's Unicode machinery (normalization and grapheme breaking, about
+# 37 KB with its tables) comes back with one String ==, switch on a String,
+# hasSuffix or String.count in device code; names are compared as bytes
+# (Sources/AgentCore/Support/Word.swift). Deterministic, so a check: it reads
+# the symbols of the unstripped binary cross/build.sh keeps beside each one.
+nm="$(dirname "$(readlink -f "$(command -v swiftc)")")/llvm-nm"
+[ -x "$nm" ] || nm=$(command -v llvm-nm || true)
+unicode='_swift_stdlib_|_GraphemeBreakingState|_NFCNormalizer|_NFDNormalizer|_stringCompareSlow'
+for t in "${targets[@]}"; do
+    debug="$out/$t/camera-agent.debug"
+    [ -f "$debug" ] || continue
+    if [ -z "$nm" ]; then
+        echo "unicode $t: FAIL: no llvm-nm to read $debug"; failed=1; continue
+    fi
+    found=$("$nm" "$debug" | grep -E "$unicode" | head -n 5 || true)
+    if [ -n "$found" ]; then
+        echo "unicode $t: FAIL: the stdlib's Unicode machinery is linked (a String comparison or Character walk in device code; use Word or utf8):"
+        printf '%s\n' "$found" | sed 's/^/    /'
+        failed=1
+    else
+        echo "unicode $t: ok: no Unicode normalization or grapheme-breaking code linked"
     fi
 done
 exit $failed

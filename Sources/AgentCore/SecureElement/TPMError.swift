@@ -52,8 +52,10 @@ public enum TPMError: Error, Equatable, CustomStringConvertible {
   }
 
   static func hex(_ value: UInt32) -> String {
+    // utf8.count, not count: the digits are ASCII, and String.count walks
+    // grapheme clusters, which links the grapheme-breaking tables (issue 14).
     let digits = String(value, radix: 16)
-    return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+    return String(repeating: "0", count: max(0, 8 - digits.utf8.count)) + digits
   }
 }
 

@@ -138,4 +138,13 @@ public struct PublishedState: Equatable, Sendable {
   public var retryAt: Int64? = nil
 
   public init(name: String) { self.name = name }
+
+  /// Field by field, names and codes byte for byte (Word): the derived `==`
+  /// compares Strings by Unicode equivalence, which links the normalization
+  /// tables into the device binary (issue 14).
+  public static func == (lhs: PublishedState, rhs: PublishedState) -> Bool {
+    Word(lhs.name) == Word(rhs.name) && Word.same(lhs.userCode, rhs.userCode)
+      && Word.same(lhs.verificationURI, rhs.verificationURI) && lhs.codeExpiresAt == rhs.codeExpiresAt
+      && lhs.retryAt == rhs.retryAt
+  }
 }

@@ -314,7 +314,7 @@ public struct Vault<Store: SlotStore> {
   }
 
   private mutating func vaultKey(for deviceID: String) throws(VaultError) -> SecretBytes {
-    if let derived, derived.deviceID == deviceID { return derived.key }
+    if let derived, Word(derived.deviceID) == Word(deviceID) { return derived.key }
     do {
       let key = try HKDF.deriveSHA256(
         inputKeyMaterial: hardwareKey, salt: Self.salt, info: Array(("vault-key:" + deviceID).utf8),
@@ -345,7 +345,7 @@ public struct Vault<Store: SlotStore> {
     }
     let contents: VaultContents
     do { contents = try VaultContents.decode(plaintext) } catch { return .failure(error) }
-    guard contents.deviceID == record.deviceID else {
+    guard Word(contents.deviceID) == Word(record.deviceID) else {
       return .failure(.malformedContents("device id inside differs from header"))
     }
     return .success((record.generation, contents))
