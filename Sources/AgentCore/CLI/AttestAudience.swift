@@ -15,8 +15,7 @@ public enum AttestAudience {
     guard let origin = WellKnownURL.origin(audience) else { return "the audience is not an absolute URL" }
     let path = String(decoding: Array(audience.utf8)[origin.utf8.count...], as: UTF8.self)
     let suffix = "/factory/devices/" + deviceID + "/verify"
-    guard path.utf8.count >= suffix.utf8.count, path.utf8.suffix(suffix.utf8.count).elementsEqual(suffix.utf8)
-    else {
+    guard Word.hasSuffix(path, suffix) else {
       return "the audience must be this board's factory verify URL (.../factory/devices/\(deviceID)/verify), "
         + "not a token endpoint, the issuer or any other URL; refused"
     }
@@ -32,8 +31,7 @@ public enum AttestAudience {
       bytes[index] += 32
     }
     var origin = String(decoding: bytes[0..<originEnd], as: UTF8.self)
-    if ASCII.hasPrefixIgnoringCase(origin, "https://"), origin.utf8.count > 12,
-      origin.utf8.suffix(4).elementsEqual(":443".utf8)
+    if ASCII.hasPrefixIgnoringCase(origin, "https://"), origin.utf8.count > 12, Word.hasSuffix(origin, ":443")
     {
       origin = String(decoding: Array(origin.utf8).dropLast(4), as: UTF8.self)
     }

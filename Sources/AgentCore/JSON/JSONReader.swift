@@ -274,8 +274,7 @@ public struct JSONReader {
   // MARK: - Strings
 
   private func isSecretKey(_ key: String) -> Bool {
-    for secretKey in secretKeys where secretKey.utf8.elementsEqual(key.utf8) { return true }
-    return false
+    Word.isIn(secretKeys, key)
   }
 
   private mutating func parseString() throws(JSONError) -> String {
